@@ -1,0 +1,32 @@
+# The two commands a newcomer needs: `make run` and `make test`. Each sets itself up.
+PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null && echo $$p && break; done)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench stop clean
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Signoff needs Python 3.11 or newer on PATH"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)  ## Signoff's main job on embedded defaults
+	$(BIN)/signoff up
+
+test: $(STAMP)  ## lint, type-check and the whole test suite
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/throughput.py
+
+stop: $(STAMP)  ## stop the embedded Redis server
+	$(BIN)/signoff redis stop
+
+clean:
+	rm -rf $(VENV) .signoff .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,103 @@
+"""What makes an action unusual, kept as rolling statistics in Redis.
+
+- amounts: the last 100 amounts per agent, type and parameter; unusual above factor x median;
+- recipients: the set each agent has already reached, per parameter;
+- bursts: a sliding window of each agent's actions; over the limit the agent is paused.
+Statistics grow only from actions that ran, so a rejected action never makes its kind look normal.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from typing import Any, cast
+
+import redis
+
+from policies.rules import Runaway, Unusual
+from signoff.models import Action
+
+HISTORY = 100
+PAUSED_KEY = "signoff:paused"
+
+
+def _amounts_key(agent: str, action_type: str, param: str) -> str:
+    return f"signoff:stats:amounts:{agent}:{action_type}:{param}"
+
+
+def _seen_key(agent: str, param: str) -> str:
+    return f"signoff:stats:seen:{agent}:{param}"
+
+
+def _recipients(value: Any) -> list[str]:
+    values = value if isinstance(value, list) else [value]
+    return [str(v).strip().lower() for v in values if v not in (None, "")]
+
+
+class Signals:
+    def __init__(self, connection: redis.Redis) -> None:
+        self.connection = connection
+
+    # Runaway agents -------------------------------------------------------------------------
+    def count_burst(self, agent: str, runaway: Runaway, action_id: str, now: float | None = None) -> int:
+        now = time.time() if now is None else now
+        key = f"signoff:rate:{agent}"
+        with self.connection.pipeline() as pipe:
+            pipe.zadd(key, {action_id: now})
+            pipe.zremrangebyscore(key, 0, now - runaway.window)
+            pipe.zcard(key)
+            pipe.expire(key, int(runaway.window) + 1)
+            return int(pipe.execute()[2])
+
+    def pause(self, agent: str, why: str) -> None:
+        self.connection.hsetnx(PAUSED_KEY, agent, json.dumps({"why": why, "at": time.time()}))
+
+    def paused_because(self, agent: str) -> str | None:
+        raw = self.connection.hget(PAUSED_KEY, agent)
+        return json.loads(raw)["why"] if raw else None
+
+    def resume(self, agent: str) -> bool:
+        return bool(self.connection.hdel(PAUSED_KEY, agent))
+
+    def paused_agents(self) -> dict[str, str]:
+        paused = cast(dict[bytes, bytes], self.connection.hgetall(PAUSED_KEY))
+        return {k.decode(): json.loads(v)["why"] for k, v in paused.items()}
+
+    # Unusual parameters ----------------------------------------------------------------------
+    def unusual(self, action: Action, checks: Unusual) -> tuple[list[str], dict[str, Any]]:
+        """Risk signals for the action, and the observations to record once it has run."""
+        risks: list[str] = []
+        observations: dict[str, Any] = {}
+        if checks.amount and isinstance(action.params.get(checks.amount.param), int | float):
+            param = checks.amount.param
+            amount = float(action.params[param])
+            history = [float(v) for v in self.connection.lrange(_amounts_key(action.agent, action.type, param),
+                                                                0, -1)]
+            if len(history) >= checks.amount.min_history:
+                usual = statistics.median(history)
+                if usual > 0 and amount > checks.amount.factor * usual:
+                    risks.append(f"{param} {amount:g} is {amount / usual:.1f}x this agent's usual {usual:g}")
+            observations["amount"] = [param, amount]
+        if checks.new_recipient and checks.new_recipient.param in action.params:
+            param = checks.new_recipient.param
+            recipients = _recipients(action.params[param])
+            if recipients:
+                seen = self.connection.smismember(_seen_key(action.agent, param), recipients)
+                new = [r for r, known in zip(recipients, seen, strict=True) if not known]
+                if new:
+                    risks.append(f"never sent to before: {', '.join(new)}")
+                observations["recipients"] = [param, recipients]
+        return risks, observations
+
+    def record(self, action: Action, observations: dict[str, Any]) -> None:
+        with self.connection.pipeline() as pipe:
+            if "amount" in observations:
+                param, amount = observations["amount"]
+                key = _amounts_key(action.agent, action.type, param)
+                pipe.lpush(key, amount)
+                pipe.ltrim(key, 0, HISTORY - 1)
+            if "recipients" in observations:
+                param, recipients = observations["recipients"]
+                pipe.sadd(_seen_key(action.agent, param), *recipients)
+            pipe.execute()

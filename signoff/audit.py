@@ -1,0 +1,58 @@
+"""The append-only audit log: one Redis stream entry per transition, mirrored to structlog."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import cast
+
+import redis
+
+from signoff.logging import log
+from signoff.models import AuditEvent
+
+AUDIT_STREAM = "signoff:audit"
+
+CSV_COLUMNS = [
+    "id", "at", "action_id", "step", "actor", "status_from", "status_to", "type", "rule",
+    "params_before", "params_after", "note", "result", "error",
+]
+
+
+def encode_event(event: AuditEvent) -> str:
+    payload = event.model_dump(mode="json", exclude={"id", "status_from"}, exclude_none=True)
+    log.info("audit", **payload)
+    return json.dumps(payload, separators=(",", ":"))
+
+
+def read_events(
+    connection: redis.Redis, since: datetime | None = None, action_id: str | None = None
+) -> Iterator[AuditEvent]:
+    start = f"{int(since.timestamp() * 1000)}-0" if since else "-"
+    while True:
+        batch = cast(list[tuple[bytes, dict[bytes, bytes]]],
+                     connection.xrange(AUDIT_STREAM, min=start, max="+", count=1000))
+        for entry_id, fields in batch:
+            event = AuditEvent.model_validate(
+                {**json.loads(fields[b"e"]), "id": entry_id.decode(), "status_from": fields[b"from"].decode() or None}
+            )
+            if action_id is None or event.action_id == action_id:
+                yield event
+        if len(batch) < 1000:
+            return
+        start = "(" + batch[-1][0].decode()
+
+
+def export(events: Iterator[AuditEvent], fmt: str) -> str:
+    if fmt == "jsonl":
+        return "".join(event.model_dump_json(exclude_none=True) + "\n" for event in events)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    for event in events:
+        row = event.model_dump(mode="json")
+        writer.writerow({k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in row.items()})
+    return buffer.getvalue()

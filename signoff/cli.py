@@ -1,0 +1,327 @@
+"""`signoff`: the command line for people and for agents that are not written in Python."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from policies import Subject, explain, load_policy
+from signoff import cli_format, lifecycle
+from signoff.audit import export, read_events
+from signoff.config import get_settings
+from signoff.embedded_redis import EmbeddedRedis
+from signoff.errors import SignoffError
+from signoff.logging import configure_logging
+from signoff.models import Outcome, Status
+from signoff.runtime import Runtime
+
+_RELATIVE = re.compile(r"^(\d+)([smhd])$")
+
+
+def _param(text: str) -> tuple[str, Any]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"{text!r}: write parameters as key=value")
+    key, value = text.split("=", 1)
+    # JSON only for lists and objects; the schema turns "120" into a number where it wants one.
+    if value[:1] in "[{":
+        try:
+            return key, json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise argparse.ArgumentTypeError(f"{key}: not valid JSON ({exc.msg})") from None
+    return key, value
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"not valid JSON: {exc.msg}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("parameters must be a JSON object")
+    return value
+
+
+def _since(text: str) -> datetime:
+    relative = _RELATIVE.match(text)
+    if relative:
+        unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[relative.group(2)]
+        return datetime.now(UTC) - timedelta(**{unit: int(relative.group(1))})
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give an ISO time or an age like 90m, 24h, 7d") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _params(args: argparse.Namespace) -> dict[str, Any] | None:
+    if args.params_json is None and not args.param:
+        return None
+    return {**(args.params_json or {}), **dict(args.param or [])}
+
+
+class Output:
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+
+    def emit(self, data: Any, text: Callable[[], str]) -> None:
+        if self.as_json:
+            print(json.dumps(data, default=str, indent=2))
+        else:
+            print(text())
+
+
+# Commands --------------------------------------------------------------------------------------
+
+def cmd_submit(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
+    action = lifecycle.request(rt, rt.catalog.get(args.type), _params(args) or {}, agent=args.agent,
+                               reason=args.reason, review=args.review)
+    if args.wait is not None:
+        outcome = Outcome.of(rt.store.wait_settled(action.id, args.wait))
+        out.emit(outcome.model_dump(mode="json"), lambda: cli_format.outcome_text(outcome))
+        return 0
+    out.emit({"id": action.id, "status": action.status}, lambda: f"{action.id} {action.status}")
+    return 0
+
+
+def cmd_show(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
+    action = rt.store.get(args.id)
+    out.emit(action.model_dump(mode="json"), lambda: cli_format.action_detail(action))
+    return 0
+
+
+def cmd_list(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
+    actions = rt.store.list(Status(args.status) if args.status else None, args.limit)
+    out.emit([a.model_dump(mode="json") for a in actions],
+             lambda: "\n".join(cli_format.action_line(a) for a in actions) or "no actions")
+    return 0
+
+
+def cmd_decide(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
+    decision: lifecycle.Decision = "approve" if args.command == "approve" else "reject"
+    params = _params(args) if decision == "approve" else None
+    action = lifecycle.decide(rt, args.id, decision, by=args.by, params=params, note=args.note,
+                              version=args.version)
+    out.emit(action.model_dump(mode="json"), lambda: f"{action.id} {action.status} by {action.decided_by}")
+    return 0
+
+
+def cmd_cancel(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
+    action = lifecycle.cancel(rt, args.id, by=args.by, note=args.note)
+    out.emit(action.model_dump(mode="json"), lambda: f"{action.id} {action.status}")
+    return 0
+
+
+def cmd_audit(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
+    sys.stdout.write(export(read_events(rt.connection, since=args.since, action_id=args.action), args.format))
+    return 0
+
+
+def cmd_policy_check(_rt: Runtime | None, args: argparse.Namespace, out: Output) -> int:
+    policy = load_policy(args.file)
+    summary = {"file": args.file, "rules": [{"name": r.name, "mode": r.mode} for r in policy.rules],
+               "approve_everything": policy.approve_everything}
+    out.emit(summary, lambda: f"{args.file}: ok, {len(policy.rules)} rules"
+             + (" (approve_everything is on)" if policy.approve_everything else ""))
+    return 0
+
+
+def cmd_policy_explain(rt: Runtime | None, args: argparse.Namespace, out: Output) -> int:
+    policy = load_policy(args.policy or get_settings().policy)
+    category = args.category
+    if category is None and rt is not None and args.type in rt.catalog.names():
+        category = rt.catalog.get(args.type).category
+    checks = explain(policy, Subject(args.type, category, args.agent, args.params or {}))
+    data = [{"rule": c.rule.name, "mode": c.rule.mode, "matched": c.matched, "why": c.why} for c in checks]
+    if policy.approve_everything:
+        out.emit({"approve_everything": True, "rules": data}, lambda: "=> approve_everything is on: "
+                 "every action waits for a person")
+        return 0
+    out.emit(data, lambda: cli_format.explanation(checks))
+    return 0
+
+
+def cmd_types(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
+    types = rt.catalog.all()
+    out.emit([t.model_dump() for t in types], lambda: "\n".join(
+        f"{t.name:<20} {t.category or '-':<24} {', '.join(t.params_schema.get('properties', {}))}"
+        for t in sorted(types, key=lambda t: t.name)) or "no action types registered yet")
+    return 0
+
+
+def cmd_agents(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
+    if args.resume:
+        resumed = rt.signals.resume(args.resume)
+        out.emit({"agent": args.resume, "resumed": resumed},
+                 lambda: f"{args.resume} resumed" if resumed else f"{args.resume} was not paused")
+        return 0
+    paused = rt.signals.paused_agents()
+    out.emit(paused, lambda: "\n".join(f"{a}: paused, {why}" for a, why in paused.items()) or "no agent paused")
+    return 0
+
+
+def cmd_worker(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
+    from workers.worker import run_worker
+
+    run_worker(rt, burst=args.burst, name=args.name)
+    return 0
+
+
+def cmd_scheduler(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
+    from workers.scheduler import run_scheduler
+
+    run_scheduler(rt)
+    return 0
+
+
+def cmd_recover(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
+    from workers.worker import recover_abandoned
+
+    count = recover_abandoned(rt, at=args.at)
+    out.emit({"recovered": count}, lambda: f"{count} abandoned job(s) handed to failure handling")
+    return 0
+
+
+def cmd_redis(_rt: Runtime | None, args: argparse.Namespace, out: Output) -> int:
+    server = EmbeddedRedis(get_settings().data_dir)
+    if args.redis_command == "stop":
+        server.stop()
+        out.emit({"stopped": True}, lambda: "embedded Redis stopped")
+    else:
+        url = server.ensure_running()
+        out.emit({"url": url}, lambda: url)
+    return 0
+
+
+def cmd_up(_rt: Runtime | None, args: argparse.Namespace, out: Output) -> int:
+    from signoff.supervisor import run_stack
+
+    return run_stack(workers=args.workers)
+
+
+# Parser ----------------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="signoff", description="Human sign-off for AI agents' actions.")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def params_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--param", "-p", type=_param, action="append", metavar="KEY=VALUE",
+                       help="a parameter; repeat for more")
+        p.add_argument("--params-json", type=_json_object, metavar="JSON", help="all parameters as JSON")
+
+    p = sub.add_parser("up", help="run Redis (embedded unless REDIS_URL), workers and the scheduler")
+    p.add_argument("--workers", type=int, default=1)
+    p.set_defaults(func=cmd_up, needs_runtime=False)
+
+    p = sub.add_parser("worker", help="run a worker on Signoff's queues")
+    p.add_argument("--burst", action="store_true", help="stop when the queues are empty")
+    p.add_argument("--name")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("scheduler", help="run RQ's cron scheduler for Signoff's periodic jobs")
+    p.set_defaults(func=cmd_scheduler)
+
+    p = sub.add_parser("submit", help="request an action")
+    p.add_argument("type")
+    params_options(p)
+    p.add_argument("--agent", required=True)
+    p.add_argument("--reason", required=True)
+    p.add_argument("--review", action="store_true", help="ask for a person's review whatever the policy")
+    p.add_argument("--wait", type=float, metavar="SECONDS", help="wait for the outcome")
+    p.set_defaults(func=cmd_submit)
+
+    p = sub.add_parser("show", help="show one action")
+    p.add_argument("id")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("list", help="list actions, newest first")
+    p.add_argument("--status", choices=[s.value for s in Status])
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("approve", help="approve a waiting action, optionally with edited parameters")
+    p.add_argument("id")
+    p.add_argument("--by", required=True)
+    p.add_argument("--note")
+    p.add_argument("--version", type=int, help="the version you reviewed; refused if it changed since")
+    params_options(p)
+    p.set_defaults(func=cmd_decide)
+
+    p = sub.add_parser("reject", help="reject a waiting action")
+    p.add_argument("id")
+    p.add_argument("--by", required=True)
+    p.add_argument("--note", required=True, help="why: the agent is told")
+    p.add_argument("--version", type=int)
+    p.set_defaults(func=cmd_decide)
+
+    p = sub.add_parser("cancel", help="withdraw an action that has not started")
+    p.add_argument("id")
+    p.add_argument("--by", required=True)
+    p.add_argument("--note")
+    p.set_defaults(func=cmd_cancel)
+
+    p = sub.add_parser("audit", help="export the audit log")
+    p.add_argument("--since", type=_since, help="ISO time or age (90m, 24h, 7d)")
+    p.add_argument("--action", metavar="ID")
+    p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    p.set_defaults(func=cmd_audit)
+
+    policy = sub.add_parser("policy", help="check and explain policy files")
+    psub = policy.add_subparsers(dest="policy_command", required=True, metavar="SUBCOMMAND")
+    p = psub.add_parser("check", help="validate a policy file")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_policy_check, needs_runtime=False)
+    p = psub.add_parser("explain", help="which rule matches an action, and why")
+    p.add_argument("--type", required=True)
+    p.add_argument("--params", type=_json_object, default={})
+    p.add_argument("--agent", default="-")
+    p.add_argument("--category", help="default: the registered category of --type")
+    p.add_argument("--policy", help="policy file (default: SIGNOFF_POLICY)")
+    p.set_defaults(func=cmd_policy_explain, needs_runtime="optional")
+
+    p = sub.add_parser("types", help="list registered action types and their parameters")
+    p.set_defaults(func=cmd_types)
+
+    p = sub.add_parser("agents", help="list paused agents, or resume one")
+    p.add_argument("--resume", metavar="AGENT")
+    p.set_defaults(func=cmd_agents)
+
+    p = sub.add_parser("recover", help="fail or retry actions whose worker died")
+    p.add_argument("--at", type=float, help="treat jobs silent since before this Unix time as abandoned")
+    p.set_defaults(func=cmd_recover)
+
+    p = sub.add_parser("redis", help="the embedded Redis server")
+    p.add_argument("redis_command", choices=["start", "stop", "url"])
+    p.set_defaults(func=cmd_redis, needs_runtime=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    settings = get_settings()
+    long_running = args.command in ("worker", "up", "scheduler", "bot", "sandbox")
+    configure_logging(settings.log_format, settings.log_level if long_running else "warning")
+    out = Output(args.json)
+    needs = getattr(args, "needs_runtime", True)
+    try:
+        rt: Runtime | None = None
+        if needs is True or (needs == "optional" and (settings.redis_url or
+                                                      EmbeddedRedis(settings.data_dir).is_running())):
+            rt = Runtime()
+        return int(args.func(rt, args, out))
+    except SignoffError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,72 @@
+"""How the CLI shows actions and events to a person on a terminal."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from policies.engine import RuleCheck
+from signoff.models import Action, Outcome
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "-"
+
+
+def action_line(action: Action) -> str:
+    return (f"{action.id}  {action.status:<16} {action.type:<18} {action.agent:<14} "
+            f"{_when(action.created_at)}  {action.rule or ''}")
+
+
+def action_detail(action: Action) -> str:
+    lines = [
+        f"{action.type} ({action.id})",
+        f"  status:     {action.status}" + (f" (review: {action.review})" if action.review != "none" else ""),
+        f"  agent:      {action.agent}",
+        f"  reason:     {action.reason}",
+        f"  rule:       {action.rule or '-'} ({action.mode or 'not routed yet'})",
+    ]
+    if action.risk:
+        lines.append("  risk:       " + "; ".join(action.risk))
+    lines.append(f"  version:    {action.version}")
+    lines.append("  params:")
+    lines += [f"    {k}: {json.dumps(v)}" for k, v in action.params.items()]
+    if action.original_params is not None:
+        lines.append("  edited from:")
+        lines += [f"    {k}: {json.dumps(v)}" for k, v in action.original_params.items()]
+    if action.decided_by:
+        lines.append(f"  decided by: {action.decided_by} at {_when(action.decided_at)}")
+    if action.note:
+        lines.append(f"  note:       {action.note}")
+    if action.result is not None:
+        lines.append(f"  result:     {json.dumps(action.result)}")
+    if action.error:
+        lines.append(f"  error:      {action.error}")
+    return "\n".join(lines)
+
+
+def outcome_text(outcome: Outcome) -> str:
+    text = f"{outcome.id}: {outcome.status}"
+    if outcome.decided_by:
+        text += f" (decided by {outcome.decided_by})"
+    if outcome.note:
+        text += f" - {outcome.note}"
+    if outcome.error:
+        text += f"\n  error: {outcome.error}"
+    if outcome.result is not None:
+        text += f"\n  result: {json.dumps(outcome.result)}"
+    return text
+
+
+def explanation(checks: list[RuleCheck]) -> str:
+    lines = []
+    applied = False
+    for check in checks:
+        marker = "  "
+        if check.matched and not applied:
+            marker, applied = "=>", True
+        state = "matches" if check.matched else "no match"
+        lines.append(f"{marker} {check.rule.name} ({check.rule.mode}): {state}: {'; '.join(check.why)}")
+    if not applied:
+        lines.append("=> no rule matches: the action runs")
+    return "\n".join(lines)

@@ -1,0 +1,61 @@
+"""Errors an agent, a reviewer or an operator sees, each saying what happened and what to do."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class SignoffError(Exception):
+    """Base of every error Signoff raises on purpose."""
+
+
+class ActionNotFound(SignoffError):
+    def __init__(self, action_id: str) -> None:
+        super().__init__(f"no action with id {action_id!r}")
+        self.action_id = action_id
+
+
+class UnknownActionType(SignoffError):
+    def __init__(self, action_type: str, known: list[str]) -> None:
+        listing = ", ".join(sorted(known)) or "none registered"
+        super().__init__(f"unknown action type {action_type!r} (known: {listing})")
+
+
+class InvalidParams(SignoffError):
+    """Parameters that do not fit the action's schema: nothing was queued or changed."""
+
+    def __init__(self, action_type: str, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(f"invalid parameters for {action_type!r}: " + "; ".join(problems))
+
+
+class TransitionRefused(SignoffError):
+    """The action is not in a state that allows this step; nothing changed."""
+
+    def __init__(self, action_id: str, status: str, decided_by: str | None, decided_at: datetime | None):
+        self.action_id = action_id
+        self.status = status
+        self.decided_by = decided_by
+        self.decided_at = decided_at
+        if decided_by and decided_at:
+            message = f"already decided by {decided_by} at {decided_at:%Y-%m-%d %H:%M:%S} UTC ({status})"
+        else:
+            message = f"action {action_id} is {status}; this step is not allowed now"
+        super().__init__(message)
+
+
+class StaleVersion(SignoffError):
+    def __init__(self, action_id: str, seen: int, current: int) -> None:
+        self.seen, self.current = seen, current
+        super().__init__(
+            f"action {action_id} changed since you saw it (you saw version {seen}, it is now {current}); "
+            "look again before deciding"
+        )
+
+
+class NotAllowed(SignoffError):
+    """The person may not decide this action."""
+
+
+class PolicyError(SignoffError):
+    """A policy file that cannot be used, with the line of the bad rule."""

@@ -1,0 +1,165 @@
+"""The Python SDK agents use: declare actions, request them, wait for the outcome."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Generic, ParamSpec, TypeVar
+
+import redis
+from pydantic import BaseModel
+
+from signoff import lifecycle
+from signoff.audit import read_events
+from signoff.catalog import ActionType
+from signoff.config import Settings
+from signoff.connection import connect
+from signoff.errors import SignoffError
+from signoff.models import Action, AuditEvent, Outcome, Status
+from signoff.runtime import Runtime
+from signoff.schema import model_from_signature
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_RESERVED = ("agent", "reason", "review")
+
+
+class Ticket:
+    """An agent's handle on one requested action."""
+
+    def __init__(self, signoff: Signoff, action_id: str) -> None:
+        self._signoff = signoff
+        self.id = action_id
+
+    def __repr__(self) -> str:
+        return f"<Ticket {self.id} {self.status}>"
+
+    @property
+    def action(self) -> Action:
+        return self._signoff.get(self.id)
+
+    @property
+    def status(self) -> Status:
+        return self.action.status
+
+    def wait(self, timeout: float = 60.0) -> Outcome:
+        """Blocks until the action is settled (ran, was rejected...) or `timeout` passes; see `.status`."""
+        return Outcome.of(self._signoff.runtime.store.wait_settled(self.id, timeout))
+
+    def cancel(self, note: str | None = None) -> Action:
+        action = self.action
+        return lifecycle.cancel(self._signoff.runtime, self.id, by=f"agent:{action.agent}", note=note)
+
+
+class ActionHandle(Generic[P, R]):
+    """What `@signoff.action` returns: `.request(...)` asks for sign-off; workers run `.func`."""
+
+    def __init__(self, signoff: Signoff, func: Callable[P, R], action_type: ActionType) -> None:
+        self.signoff = signoff
+        self.func = func
+        self.action_type = action_type
+
+    @property
+    def name(self) -> str:
+        return self.action_type.name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(f"{self.name} needs sign-off: call {self.name}.request(..., agent=..., reason=...)")
+
+    def request(self, *, agent: str, reason: str, review: bool = False, **params: Any) -> Ticket:
+        action = lifecycle.request(self.signoff.runtime, self.action_type, params, agent=agent, reason=reason,
+                                   review=review, register=True)
+        return Ticket(self.signoff, action.id)
+
+
+class Signoff:
+    """Entry point for agents. Configuration comes from the environment (REDIS_URL, SIGNOFF_*)."""
+
+    def __init__(self, redis_url: str | None = None, *, connection: redis.Redis | None = None,
+                 settings: Settings | None = None) -> None:
+        self._connection = connection
+        self._redis_url = redis_url
+        self._settings = settings
+        self._runtime: Runtime | None = None
+        self._declared: list[ActionType] = []
+
+    @property
+    def runtime(self) -> Runtime:
+        # Connect on first use, so that declaring actions at import time needs no Redis.
+        if self._runtime is None:
+            connection = self._connection or connect(self._redis_url)
+            self._runtime = Runtime(connection=connection, settings=self._settings)
+            self.register()
+        return self._runtime
+
+    def register(self) -> None:
+        """Writes every action declared on this instance to the shared catalogue (done on connecting)."""
+        with self.runtime.connection.pipeline() as pipe:
+            for action_type in self._declared:
+                self.runtime.catalog.register(action_type, pipe)
+            pipe.execute()
+
+    def action(self, name: str, *, category: str | None = None, retries: int = 0,
+               owner: str | None = None) -> Callable[[Callable[P, R]], ActionHandle[P, R]]:
+        """Declares a function as an action that needs sign-off; a worker runs it once allowed."""
+
+        def declare(func: Callable[P, R]) -> ActionHandle[P, R]:
+            clashes = [p for p in inspect.signature(func).parameters if p in _RESERVED]
+            if clashes:
+                raise SignoffError(f"{func.__qualname__}: parameter names {clashes} are reserved by Signoff")
+            if func.__module__ == "__main__":
+                raise SignoffError(f"{func.__qualname__} is defined in __main__; a worker cannot import it. "
+                                   "Define actions in a module both the agent and the worker import.")
+            action_type = ActionType(
+                name=name, category=category, func=f"{func.__module__}.{func.__qualname__}",
+                params_schema=model_from_signature(func, name).model_json_schema(),
+                max_retries=retries, owner=owner,
+            )
+            self._declared.append(action_type)
+            if self._runtime is not None:
+                self._runtime.catalog.register(action_type)
+            return ActionHandle(self, func, action_type)
+
+        return declare
+
+    def declare(self, name: str, *, params: type[BaseModel], category: str | None = None,
+                owner: str | None = None) -> ActionType:
+        """Declares an action the agent performs itself once approved (no worker function)."""
+        action_type = ActionType(name=name, category=category, params_schema=params.model_json_schema(),
+                                 owner=owner)
+        self.runtime.catalog.register(action_type)
+        return action_type
+
+    def submit(self, type: str, params: dict[str, Any], *, agent: str, reason: str,
+               review: bool = False) -> Ticket:
+        """Requests an action by type name, for agents without the function at hand."""
+        action_type = self.runtime.catalog.get(type)
+        action = lifecycle.request(self.runtime, action_type, params, agent=agent, reason=reason, review=review)
+        return Ticket(self, action.id)
+
+    def get(self, action_id: str) -> Action:
+        return self.runtime.store.get(action_id)
+
+    def ticket(self, action_id: str) -> Ticket:
+        self.get(action_id)
+        return Ticket(self, action_id)
+
+    def actions(self, status: Status | None = None, limit: int = 50) -> list[Action]:
+        """The newest actions, all or those in one status."""
+        return self.runtime.store.list(status, limit)
+
+    def decide(self, action_id: str, decision: lifecycle.Decision, *, by: str,
+               params: dict[str, Any] | None = None, note: str | None = None,
+               version: int | None = None) -> Action:
+        """Approves (optionally with edited parameters) or rejects a waiting action."""
+        return lifecycle.decide(self.runtime, action_id, decision, by=by, params=params, note=note,
+                                version=version)
+
+    def resume_agent(self, agent: str) -> bool:
+        """Lifts the pause a burst put on an agent; its next actions are routed normally again."""
+        return self.runtime.signals.resume(agent)
+
+    def audit(self, since: datetime | None = None, action_id: str | None = None) -> list[AuditEvent]:
+        return list(read_events(self.runtime.connection, since=since, action_id=action_id))

@@ -1,0 +1,207 @@
+"""Actions in Redis: one hash per action, an index per status, and atomic transitions.
+
+Every state change runs as one Lua script: it checks the current status (and the parameters'
+version, for decisions), writes the change, moves the status index and appends the audit event.
+Two concurrent decisions therefore leave exactly one winner.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any, cast
+
+import redis
+from redis.client import Pipeline
+
+from signoff.audit import AUDIT_STREAM, encode_event
+from signoff.errors import ActionNotFound, StaleVersion, TransitionRefused
+from signoff.models import FINAL, Action, AuditEvent, Status, utcnow
+
+PREFIX = "signoff"
+ALL_INDEX = f"{PREFIX}:actions"  # every action, by creation time
+BLOCK_SECONDS = 2.0
+TRANSITIONS_CHANNEL = f"{PREFIX}:transitions"  # "<action id> <new status>" on every transition
+
+_TRANSITION = """
+local key, stream, settled_key = KEYS[1], KEYS[2], KEYS[3]
+local current = redis.call('HGET', key, 'status')
+if not current then return {'missing'} end
+local n_allowed = tonumber(ARGV[1])
+local allowed = (n_allowed == 0)
+for i = 2, n_allowed + 1 do
+  if ARGV[i] == current then allowed = true end
+end
+local i = n_allowed + 2
+local expect_version, prefix, new_status = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+local settled, event = ARGV[i + 3], ARGV[i + 4]
+if not allowed then
+  return {'refused', current, redis.call('HGET', key, 'decided_by') or 'null',
+          redis.call('HGET', key, 'decided_at') or 'null'}
+end
+if expect_version ~= '' then
+  local version = redis.call('HGET', key, 'version')
+  if version ~= expect_version then return {'stale', version} end
+end
+for j = i + 5, #ARGV, 2 do
+  redis.call('HSET', key, ARGV[j], ARGV[j + 1])
+end
+-- Fields hold JSON: strip the quotes of the id and status strings.
+local id = string.sub(redis.call('HGET', key, 'id'), 2, -2)
+local old_status = string.sub(current, 2, -2)
+redis.call('ZREM', prefix .. 'status:' .. old_status, id)
+redis.call('ZADD', prefix .. 'status:' .. new_status, redis.call('HGET', key, 'created_score'), id)
+redis.call('XADD', stream, '*', 'e', event, 'from', old_status)
+redis.call('PUBLISH', prefix .. 'transitions', id .. ' ' .. new_status)
+-- An approved action with no function is settled: the agent acts on it itself.
+if settled == 'if_no_func' then
+  local func = redis.call('HGET', key, 'func')
+  if func == false or func == 'null' then settled = '1' end
+end
+if settled == '1' then
+  redis.call('RPUSH', settled_key, '1')
+  redis.call('EXPIRE', settled_key, 86400)
+end
+return {'ok', redis.call('HGETALL', key)}
+"""
+
+
+def action_key(action_id: str) -> str:
+    return f"{PREFIX}:action:{action_id}"
+
+
+def status_index(status: Status | str) -> str:
+    return f"{PREFIX}:status:{status}"
+
+
+def settled_key(action_id: str) -> str:
+    return f"{PREFIX}:action:{action_id}:settled"
+
+
+def _encode(action: Action, fields: Iterable[str] | None = None) -> dict[str, str]:
+    data = action.model_dump(mode="json")
+    names = fields if fields is not None else data.keys()
+    return {name: json.dumps(data[name]) for name in names}
+
+
+def _decode(raw: dict[bytes, bytes]) -> Action:
+    data = {k.decode(): json.loads(v) for k, v in raw.items() if k != b"created_score"}
+    return Action.model_validate(data)
+
+
+class ActionStore:
+    def __init__(self, connection: redis.Redis) -> None:
+        self.connection = connection
+        self._transition = connection.register_script(_TRANSITION)
+
+    def create(self, action: Action, event: AuditEvent, pipe: Pipeline | None = None) -> Action:
+        """Records a new action; with `pipe`, as part of the caller's transaction."""
+        own = pipe is None
+        pipe = pipe if pipe is not None else self.connection.pipeline(transaction=True)
+        score = action.created_at.timestamp()
+        mapping: dict[str, str | float] = {**_encode(action), "created_score": score}
+        pipe.hset(action_key(action.id), mapping=cast(dict[Any, Any], mapping))
+        pipe.zadd(status_index(action.status), {action.id: score})
+        pipe.zadd(ALL_INDEX, {action.id: score})
+        pipe.xadd(AUDIT_STREAM, {"e": encode_event(event), "from": ""})
+        if own:
+            pipe.execute()
+        return action
+
+    def get(self, action_id: str) -> Action:
+        raw = cast(dict[bytes, bytes], self.connection.hgetall(action_key(action_id)))
+        if not raw:
+            raise ActionNotFound(action_id)
+        return _decode(raw)
+
+    def exists(self, action_id: str) -> bool:
+        return bool(self.connection.exists(action_key(action_id)))
+
+    def transition(
+        self,
+        action_id: str,
+        to: Status,
+        *,
+        allowed_from: Iterable[Status],
+        event: AuditEvent,
+        changes: dict[str, Any] | None = None,
+        expect_version: int | None = None,
+    ) -> Action:
+        """Moves an action to `to` if it is in one of `allowed_from`, else raises; returns the new action."""
+        allowed = [json.dumps(str(s)) for s in allowed_from]
+        fields = {"status": to, "updated_at": utcnow(), **(changes or {})}
+        encoded = {name: json.dumps(_jsonable(value)) for name, value in fields.items()}
+        settled = "1" if to in FINAL else "if_no_func" if to == Status.APPROVED else "0"
+        event.status_to = str(to)
+        args: list[Any] = [len(allowed), *allowed]
+        args += ["" if expect_version is None else json.dumps(expect_version), f"{PREFIX}:", str(to)]
+        args += [settled, encode_event(event)]
+        for name, value in encoded.items():
+            args += [name, value]
+        reply = self._transition(
+            keys=[action_key(action_id), AUDIT_STREAM, settled_key(action_id)], args=args
+        )
+        outcome = reply[0].decode()
+        if outcome == "missing":
+            raise ActionNotFound(action_id)
+        if outcome == "refused":
+            decided_at = json.loads(reply[3])
+            raise TransitionRefused(
+                action_id,
+                json.loads(reply[1]),
+                json.loads(reply[2]),
+                datetime.fromisoformat(decided_at) if decided_at else None,
+            )
+        if outcome == "stale":
+            raise StaleVersion(action_id, expect_version or 0, json.loads(reply[1]))
+        flat = reply[1]
+        return _decode(dict(zip(flat[::2], flat[1::2], strict=True)))
+
+    def list(self, status: Status | None = None, limit: int = 50) -> list[Action]:
+        index = status_index(status) if status is not None else ALL_INDEX
+        ids = cast(list[bytes], self.connection.zrevrange(index, 0, limit - 1))
+        with self.connection.pipeline(transaction=False) as pipe:
+            for action_id in ids:
+                pipe.hgetall(action_key(action_id.decode()))
+            rows = pipe.execute()
+        return [_decode(row) for row in rows if row]
+
+    def wait_for_status(self, action_id: str, statuses: Iterable[Status], timeout: float) -> Action:
+        """Blocks until the action is in one of `statuses` or `timeout` passes; returns it as it then is."""
+        wanted = set(statuses)
+        deadline = time.monotonic() + timeout
+        with self.connection.pubsub(ignore_subscribe_messages=True) as pubsub:
+            pubsub.subscribe(TRANSITIONS_CHANNEL)  # before reading, so no transition slips between
+            action = self.get(action_id)
+            while action.status not in wanted and (remaining := deadline - time.monotonic()) > 0:
+                message = pubsub.get_message(timeout=remaining)
+                if message and message["data"].split(b" ", 1)[0].decode() == action_id:
+                    action = self.get(action_id)
+        return action
+
+    def wait_settled(self, action_id: str, timeout: float) -> Action:
+        """Blocks until the action is settled or `timeout` seconds pass; returns it as it then is."""
+        key = settled_key(action_id)
+        action = self.get(action_id)
+        deadline = utcnow().timestamp() + timeout
+        while not action.settled:
+            remaining = deadline - utcnow().timestamp()
+            if remaining <= 0:
+                break
+            # BLMOVE onto the same list leaves the signal in place for every other waiter. Each block is
+            # shorter than the client's socket timeout, which would otherwise cut a long wait.
+            self.connection.blmove(key, key, cast(int, min(max(remaining, 0.01), BLOCK_SECONDS)), "LEFT", "RIGHT")
+            action = self.get(action_id)
+        return action
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value

@@ -1,0 +1,63 @@
+"""`signoff up`: Redis, workers and (when configured) the Slack app, as child processes of one command."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+
+from signoff.config import get_settings
+from signoff.connection import redis_url
+from signoff.logging import log
+
+
+@dataclass
+class Stack:
+    env: dict[str, str]
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def start(self, name: str, *args: str) -> None:
+        self.processes[name] = subprocess.Popen([sys.executable, "-m", "signoff.cli", *args], env=self.env)
+        log.info("started", process=name, pid=self.processes[name].pid)
+
+    def wait_any(self) -> int:
+        # Whichever child stops first (or Ctrl-C) ends the stack: a half-running stack misleads.
+        pid, status = os.wait()
+        name = next((n for n, p in self.processes.items() if p.pid == pid), str(pid))
+        log.warning("stopped", process=name, status=status)
+        return 1
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def run_stack(workers: int = 1, extra: list[tuple[str, list[str]]] | None = None) -> int:
+    settings = get_settings()
+    url = redis_url(settings)
+    stack = Stack(env={**os.environ, "REDIS_URL": url})
+    print(f"Signoff is up. Redis: {url}  Policy: {settings.policy}", flush=True)
+    print("Request an action from another terminal, e.g.:\n"
+          "  .venv/bin/python -m examples.agent\n"
+          "  .venv/bin/signoff list --status pending_approval\n"
+          "  .venv/bin/signoff approve ID --by you\n"
+          "Ctrl-C stops everything.", flush=True)
+    try:
+        for number in range(workers):
+            stack.start(f"worker-{number + 1}", "worker", "--name", f"signoff-{os.getpid()}-{number + 1}")
+        stack.start("scheduler", "scheduler")
+        for name, args in extra or []:
+            stack.start(name, *args)
+        return stack.wait_any()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stack.stop()

@@ -1,0 +1,57 @@
+"""Actions the tests request. Worker processes import this module, as they would an agent's."""
+
+from __future__ import annotations
+
+import os
+from typing import Literal
+
+import redis
+
+from signoff import Email, LongText, Signoff
+
+signoff = Signoff()
+
+
+def _redis() -> redis.Redis:
+    # No socket timeout: `hang` blocks until the test releases it.
+    return redis.Redis.from_url(os.environ["REDIS_URL"], socket_timeout=None)
+
+
+@signoff.action("send_email", category="external_communication")
+def send_email(to: Email, subject: str, body: LongText, idempotency_key: str = "") -> dict[str, str]:
+    # Every real send is recorded where the test can count it.
+    _redis().rpush("test:sent", f"{to}|{subject}|{idempotency_key}")
+    return {"delivered_to": to}
+
+
+@signoff.action("issue_refund", category="financial")
+def issue_refund(customer_id: str, amount: float, currency: Literal["USD", "EUR"] = "USD") -> dict[str, object]:
+    return {"refunded": amount, "currency": currency, "customer": customer_id}
+
+
+@signoff.action("update_crm", category="internal")
+def update_crm(record_id: str, field: str, value: str) -> dict[str, str]:
+    _redis().rpush("test:crm", f"{record_id}.{field}={value}")
+    return {"record_id": record_id}
+
+
+@signoff.action("explode", category="internal")
+def explode(message: str) -> None:
+    raise ValueError(message)
+
+
+@signoff.action("hang", category="internal", retries=1)
+def hang(tag: str, idempotency_key: str = "") -> dict[str, int]:
+    """Tells the test it started (and where), then waits until the test releases it."""
+    connection = _redis()
+    attempt = connection.incr(f"test:attempts:{tag}")
+    connection.rpush(f"test:started:{tag}", f"{os.getpid()}|{idempotency_key}")
+    connection.blpop([f"test:release:{tag}"], timeout=60)
+    return {"attempt": int(attempt)}
+
+
+@signoff.action("hang_once", category="internal")
+def hang_once(tag: str) -> None:
+    connection = _redis()
+    connection.rpush(f"test:started:{tag}", str(os.getpid()))
+    connection.blpop([f"test:release:{tag}"], timeout=60)

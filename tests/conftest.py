@@ -1,0 +1,103 @@
+"""Test fixtures: one real redis-server for the session, real RQ worker processes per test."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from signoff.embedded_redis import EmbeddedRedis
+
+ROOT = Path(__file__).resolve().parent.parent
+_server: EmbeddedRedis | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Started before any test module imports Signoff, so every connection goes to this server.
+    global _server
+    data_dir = Path(tempfile.mkdtemp(prefix="signoff-test-"))
+    _server = EmbeddedRedis(data_dir)
+    os.environ["REDIS_URL"] = _server.ensure_running()
+    os.environ["SIGNOFF_DATA_DIR"] = str(data_dir)
+    os.environ["SIGNOFF_LOG_FORMAT"] = "json"
+    os.environ.pop("SLACK_BOT_TOKEN", None)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _server is not None:
+        _server.stop()
+        shutil.rmtree(_server.data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def connection() -> Iterator[redis.Redis]:
+    conn = redis.Redis.from_url(os.environ["REDIS_URL"])
+    conn.flushall()
+    yield conn
+    conn.close()
+
+
+@pytest.fixture
+def rt(connection: redis.Redis):  # type: ignore[no-untyped-def]
+    from signoff.runtime import Runtime
+
+    return Runtime(connection=connection)
+
+
+@pytest.fixture
+def policy_file(tmp_path: Path) -> Callable[[str], str]:
+    def write(text: str) -> str:
+        path = tmp_path / "policy.yml"
+        path.write_text(text)
+        return str(path)
+
+    return write
+
+
+class Workers:
+    """Real `signoff worker` processes, each in its own process group so a test can kill it whole."""
+
+    def __init__(self) -> None:
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    def start(self, policy: str | None = None, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        env = {**os.environ, **(extra_env or {})}
+        if policy:
+            env["SIGNOFF_POLICY"] = policy
+        process = subprocess.Popen(
+            [sys.executable, "-m", "signoff.cli", "worker", "--name", f"test-{len(self.processes)}-{os.getpid()}"],
+            cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        self.processes.append(process)
+        return process
+
+    def stop_all(self) -> None:
+        for process in self.processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+@pytest.fixture
+def workers(connection: redis.Redis) -> Iterator[Workers]:
+    pool = Workers()
+    yield pool
+    pool.stop_all()
+
+
+@pytest.fixture
+def worker(workers: Workers) -> subprocess.Popen[bytes]:
+    return workers.start()

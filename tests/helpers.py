@@ -1,0 +1,28 @@
+"""Waiting on real state changes in Redis, with deadlines: never a sleep."""
+
+from __future__ import annotations
+
+import time
+
+from signoff.models import Action, Status
+from signoff.runtime import Runtime
+from signoff.store import BLOCK_SECONDS
+
+DEADLINE = 20.0
+
+
+def wait_status(rt: Runtime, action_id: str, *statuses: Status, timeout: float = DEADLINE) -> Action:
+    action = rt.store.wait_for_status(action_id, statuses, timeout)
+    assert action.status in statuses, f"{action_id} is {action.status}, expected {statuses}: {action.error}"
+    return action
+
+
+def blpop_text(rt: Runtime, key: str, timeout: float = DEADLINE) -> str:
+    """Blocks until a test action reports through `key`."""
+    deadline = time.monotonic() + timeout
+    while (remaining := deadline - time.monotonic()) > 0:
+        # Blocks in slices shorter than the client's socket timeout.
+        popped = rt.connection.blpop([key], timeout=min(remaining, BLOCK_SECONDS))
+        if popped is not None:
+            return popped[1].decode()
+    raise AssertionError(f"nothing arrived on {key} within {timeout}s")

@@ -1,0 +1,89 @@
+"""The `signoff` command line, run as a real process against the test Redis."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+from signoff import Status
+from tests.actions import issue_refund
+from tests.conftest import ROOT
+from tests.helpers import wait_status
+
+
+def signoff(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([sys.executable, "-m", "signoff.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                            timeout=60)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_submit_wait_and_approve_from_the_cli(rt, worker) -> None:
+    issue_refund.signoff.register()
+    submitted = json.loads(signoff("--json", "submit", "issue_refund", "-p", "customer_id=c9", "-p", "amount=250",
+                                   "--agent", "support-bot", "--reason", "late delivery").stdout)
+    issue_refund.request(customer_id="c0", amount=1, agent="a", reason="r")  # a second, to list
+    action = wait_status(rt, submitted["id"], Status.PENDING_APPROVAL)
+    assert action.params == {"customer_id": "c9", "amount": 250.0, "currency": "USD"}
+
+    listed = signoff("list", "--status", "pending_approval").stdout
+    assert submitted["id"] in listed and "issue_refund" in listed
+    shown = signoff("show", submitted["id"]).stdout
+    assert "reason:     late delivery" in shown and "rule:       money (approve)" in shown
+
+    approved = signoff("approve", submitted["id"], "--by", "alice", "--note", "ok", "-p", "amount=200").stdout
+    assert approved.strip() == f"{submitted['id']} approved by alice"
+    outcome = rt.store.wait_settled(submitted["id"], 20)
+    assert (outcome.status, outcome.params["amount"], outcome.original_params["amount"]) == (
+        Status.SUCCEEDED, 200.0, 250.0)
+
+
+def test_cli_errors_are_one_clear_line_and_exit_non_zero(rt) -> None:
+    issue_refund.request(customer_id="c0", amount=1, agent="a", reason="r")
+    bad = signoff("submit", "issue_refund", "-p", "amount=lots", "--agent", "a", "--reason", "r", check=False)
+    assert bad.returncode == 1
+    assert bad.stderr.strip() == ("error: invalid parameters for 'issue_refund': customer_id: is required; "
+                                  "amount: Input should be a valid number, unable to parse string as a number")
+    missing = signoff("show", "nope", check=False)
+    assert (missing.returncode, missing.stderr.strip()) == (1, "error: no action with id 'nope'")
+
+
+def test_reject_then_a_second_decision_is_refused(rt, worker) -> None:
+    ticket = issue_refund.request(customer_id="c0", amount=80, agent="a", reason="r")
+    wait_status(rt, ticket.id, Status.PENDING_APPROVAL)
+    signoff("reject", ticket.id, "--by", "bob", "--note", "duplicate")
+    again = signoff("approve", ticket.id, "--by", "carol", check=False)
+    assert again.returncode == 1 and "error: already decided by bob at " in again.stderr
+    assert ticket.wait(5).note == "duplicate"
+
+
+def test_audit_exports_every_step_as_jsonl_and_csv(rt, worker) -> None:
+    ticket = issue_refund.request(customer_id="c1", amount=70, agent="support-bot", reason="r")
+    wait_status(rt, ticket.id, Status.PENDING_APPROVAL)
+    signoff("approve", ticket.id, "--by", "alice", "-p", "amount=60")
+    rt.store.wait_settled(ticket.id, 20)
+    events = [json.loads(line) for line in signoff("audit", "--since", "1h", "--action", ticket.id).stdout.splitlines()]
+    assert [(e["step"], e["actor"]) for e in events] == [
+        ("requested", "agent:support-bot"), ("held", "policy:money"), ("edited_and_approved", "alice"),
+        ("started", events[3]["actor"]), ("succeeded", "worker")]
+    edit = events[2]
+    assert (edit["params_before"]["amount"], edit["params_after"]["amount"]) == (70.0, 60.0)
+    assert (edit["status_from"], edit["status_to"]) == ("pending_approval", "approved")
+    rows = list(csv.DictReader(io.StringIO(signoff("audit", "--format", "csv", "--action", ticket.id).stdout)))
+    assert [r["step"] for r in rows] == [e["step"] for e in events]
+
+
+def test_policy_check_and_explain(tmp_path) -> None:
+    good = signoff("policy", "check", str(ROOT / "policies" / "default.yml")).stdout
+    assert good.strip().endswith("default.yml: ok, 3 rules")
+    bad_file = tmp_path / "bad.yml"
+    bad_file.write_text("rules:\n  - name: x\n    mode: maybe\n")
+    bad = signoff("policy", "check", str(bad_file), check=False)
+    assert bad.returncode == 1 and f"{bad_file}:3: rules.0.mode: Input should be" in bad.stderr
+    explained = signoff("policy", "explain", "--policy", "default", "--type", "issue_refund",
+                        "--category", "financial", "--params", '{"amount": 5}').stdout
+    assert explained.splitlines()[1] == "=> money (approve): matches: all criteria hold"
