@@ -28,11 +28,10 @@ def route(policy: Policy, signals: Signals, action: Action) -> Routing:
     risk: list[str] = []
     observations: dict[str, Any] = {}
 
-    burst = signals.count_burst(action.agent, policy.runaway, action.id)
-    if burst > policy.runaway.max_actions:
-        signals.pause(action.agent, f"{burst} actions in {policy.runaway.window:g}s "
-                                    f"(limit {policy.runaway.max_actions})")
-    paused = signals.paused_because(action.agent)
+    burst, paused = signals.count_burst(action.agent, policy.runaway, action.id)
+    if burst > policy.runaway.max_actions and not paused:
+        paused = f"{burst} actions in {policy.runaway.window:g}s (limit {policy.runaway.max_actions})"
+        signals.pause(action.agent, paused)
     if paused:
         risk.append(f"agent {action.agent} is paused: {paused}")
     if action.review_requested:

@@ -100,7 +100,7 @@ class Rule(_Strict):
 class Runaway(_Strict):
     """A burst from one agent pauses it: its actions then wait for a person until it is resumed."""
 
-    max_actions: int = Field(default=30, ge=1)
+    max_actions: int = Field(default=120, ge=1)
     window: Duration = 60.0
 
 

@@ -40,7 +40,9 @@ class Signals:
         self.connection = connection
 
     # Runaway agents -------------------------------------------------------------------------
-    def count_burst(self, agent: str, runaway: Runaway, action_id: str, now: float | None = None) -> int:
+    def count_burst(self, agent: str, runaway: Runaway, action_id: str,
+                    now: float | None = None) -> tuple[int, str | None]:
+        """Counts the action in the agent's window; returns the count and why the agent is paused, if it is."""
         now = time.time() if now is None else now
         key = f"signoff:rate:{agent}"
         with self.connection.pipeline() as pipe:
@@ -48,7 +50,9 @@ class Signals:
             pipe.zremrangebyscore(key, 0, now - runaway.window)
             pipe.zcard(key)
             pipe.expire(key, int(runaway.window) + 1)
-            return int(pipe.execute()[2])
+            pipe.hget(PAUSED_KEY, agent)
+            replies = pipe.execute()
+        return int(replies[2]), json.loads(replies[4])["why"] if replies[4] else None
 
     def pause(self, agent: str, why: str) -> None:
         self.connection.hsetnx(PAUSED_KEY, agent, json.dumps({"why": why, "at": time.time()}))

@@ -159,9 +159,12 @@ def cancel(rt: Runtime, action_id: str, *, by: str, note: str | None = None) -> 
     return canceled
 
 
-def start(rt: Runtime, action_id: str, worker: str) -> Action:
-    """approved -> running. Refused (TransitionRefused) if it already ran or is running: never twice."""
-    current = rt.store.get(action_id)
+def start(rt: Runtime, action_id: str, worker: str, current: Action | None = None) -> Action:
+    """approved -> running. Refused (TransitionRefused) if it already ran or is running: never twice.
+
+    `current` saves a read when the caller has the action; the transition still checks its status.
+    """
+    current = current or rt.store.get(action_id)
     return rt.store.transition(
         action_id, Status.RUNNING, allowed_from={Status.APPROVED}, changes={"attempts": current.attempts + 1},
         event=AuditEvent(action_id=action_id, step="started", actor=f"worker:{worker}", type=current.type,

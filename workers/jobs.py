@@ -7,8 +7,10 @@ Both refuse to start an action that already started, so a duplicate delivery nev
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -19,7 +21,7 @@ from policies.routing import route
 from signoff import lifecycle, notify
 from signoff.errors import TransitionRefused
 from signoff.logging import log
-from signoff.models import Status
+from signoff.models import Action, Status
 from signoff.runtime import Runtime
 from signoff.schema import IDEMPOTENCY_PARAM
 from workers.context import job_runtime, runtime_for
@@ -34,7 +36,7 @@ def process_action(action_id: str) -> str:
         if action.status == Status.PENDING_APPROVAL:
             notify.pending(rt, action)
     if action.status == Status.APPROVED and action.func:
-        return _execute(rt, action_id)
+        return _execute(rt, action_id, action)
     return str(action.status)
 
 
@@ -42,17 +44,24 @@ def run_action(action_id: str) -> str:
     return _execute(job_runtime(), action_id)
 
 
-def _execute(rt: Runtime, action_id: str) -> str:
+@functools.lru_cache(maxsize=256)
+def _function(path: str) -> tuple[Callable[..., Any], bool]:
+    """The action's function, and whether it takes an idempotency key."""
+    handle = import_attribute(path)
+    func = getattr(handle, "func", handle)  # the @signoff.action handle wraps the function
+    return func, IDEMPOTENCY_PARAM in inspect.signature(func).parameters
+
+
+def _execute(rt: Runtime, action_id: str, current: Action | None = None) -> str:
     try:
-        action = lifecycle.start(rt, action_id, worker=str(os.getpid()))
+        action = lifecycle.start(rt, action_id, worker=str(os.getpid()), current=current)
     except TransitionRefused as refused:
         log.warning("not_started", action_id=action_id, reason=str(refused))
         return refused.status
     assert action.func is not None
-    handle = import_attribute(action.func)
-    func = getattr(handle, "func", handle)  # the @signoff.action handle wraps the function
+    func, takes_key = _function(action.func)
     kwargs: dict[str, Any] = dict(action.params)
-    if IDEMPOTENCY_PARAM in inspect.signature(func).parameters:
+    if takes_key:
         kwargs[IDEMPOTENCY_PARAM] = action.idempotency_key
     result = func(**kwargs)  # an exception goes to on_job_failure through RQ
     done = lifecycle.succeed(rt, action, result)

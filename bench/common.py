@@ -1,0 +1,39 @@
+"""Shared by the benchmarks: a private embedded Redis, and writing figures to bench/results/."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from signoff.embedded_redis import EmbeddedRedis
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@contextmanager
+def private_redis() -> Iterator[str]:
+    """A redis-server of the benchmark's own, so figures never mix with anything else's data."""
+    with tempfile.TemporaryDirectory(prefix="signoff-bench-") as data_dir:
+        server = EmbeddedRedis(Path(data_dir))
+        url = server.ensure_running()
+        os.environ["REDIS_URL"] = url
+        try:
+            yield url
+        finally:
+            server.stop()
+
+
+def write_results(name: str, figures: dict[str, Any]) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    record = {"measured_at": datetime.now(UTC).isoformat(), "machine": platform.platform(),
+              "cpus": os.cpu_count(), **figures}
+    path.write_text(json.dumps(record, indent=2) + "\n")
+    return path

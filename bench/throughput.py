@@ -1,0 +1,121 @@
+"""Throughput: N trivial auto-run actions through Signoff against the same function on plain RQ.
+
+Both paths use the same RQ worker class in the same run, on a private redis-server. Prints
+actions/s for each and the ratio, and the Redis memory one pending action takes.
+Usage: python bench/throughput.py [N]   (results also go to bench/results/throughput.json)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import redis
+from rq import Queue, SimpleWorker, Worker
+
+from bench.common import private_redis, write_results
+
+POLICY = "runaway: {max_actions: 100000000, window: 60s}\nrules:\n  - {name: all, mode: auto}\n"
+
+
+def _drain(worker_class: type[Worker], queue: str, connection: redis.Redis) -> None:
+    worker_class([queue], connection=connection).work(burst=True, with_scheduler=False, logging_level="WARNING")
+
+
+def plain_rq(n: int, worker_class: type[Worker], connection: redis.Redis) -> dict[str, float]:
+    from bench.work import add
+
+    queue = Queue("bench-plain", connection=connection)
+    started = time.perf_counter()
+    for i in range(n):
+        queue.enqueue(add, i, 1)
+    enqueued = time.perf_counter()
+    _drain(worker_class, queue.name, connection)
+    done = time.perf_counter()
+    return {"enqueue_per_s": n / (enqueued - started), "run_per_s": n / (done - enqueued),
+            "end_to_end_per_s": n / (done - started)}
+
+
+def signoff_path(n: int, worker_class: type[Worker], connection: redis.Redis) -> dict[str, float]:
+    from bench.work import bench_add
+    from signoff.runtime import ACTIONS_QUEUE
+
+    started = time.perf_counter()
+    tickets = [bench_add.request(a=i, b=1, agent="bench", reason="benchmark") for i in range(n)]
+    enqueued = time.perf_counter()
+    _drain(worker_class, ACTIONS_QUEUE, connection)
+    done = time.perf_counter()
+    assert bench_add.signoff.get(tickets[-1].id).result == n, "the last action did not run"
+    return {"enqueue_per_s": n / (enqueued - started), "run_per_s": n / (done - enqueued),
+            "end_to_end_per_s": n / (done - started)}
+
+
+def memory_per_pending_action(connection: redis.Redis, m: int = 1000) -> float:
+    from bench.work import bench_add
+    from signoff.runtime import ACTIONS_QUEUE
+    from workers.worker import build_worker
+
+    connection.flushall()
+    os.environ["SIGNOFF_POLICY"] = "approve_all"
+    from signoff.config import get_settings
+    from signoff.runtime import Runtime
+
+    get_settings.cache_clear()
+    for i in range(m):
+        bench_add.request(a=i, b=1, agent="bench", reason="waits for a person")
+    build_worker(Runtime(connection=connection), queues=(ACTIONS_QUEUE,)).work(burst=True, with_scheduler=False,
+                                                                                logging_level="WARNING")
+    # Summed per key (action, indexes, audit stream, held RQ job), not from INFO, which counts allocator slack.
+    total = sum(int(connection.memory_usage(key) or 0) for key in connection.scan_iter(count=1000)
+                if not key.startswith(b"rq:worker"))
+    return total / m
+
+
+def main(n: int) -> dict[str, Any]:
+    with private_redis() as url, tempfile.NamedTemporaryFile("w", suffix=".yml") as policy:
+        policy.write(POLICY)
+        policy.flush()
+        os.environ["SIGNOFF_POLICY"] = policy.name
+        os.environ["SIGNOFF_LOG_LEVEL"] = "warning"
+        from signoff.logging import configure_logging
+
+        configure_logging("json", "warning")
+        connection = redis.Redis.from_url(url)
+        figures: dict[str, Any] = {"n": n}
+        for worker_class in (Worker, SimpleWorker):
+            connection.flushall()
+            plain = plain_rq(n, worker_class, connection)
+            connection.flushall()
+            ours = signoff_path(n, worker_class, connection)
+            figures[worker_class.__name__] = {
+                "plain_rq": plain, "signoff": ours,
+                "ratio_end_to_end": ours["end_to_end_per_s"] / plain["end_to_end_per_s"],
+                "ratio_run": ours["run_per_s"] / plain["run_per_s"],
+                "ratio_enqueue": ours["enqueue_per_s"] / plain["enqueue_per_s"],
+            }
+        figures["redis_bytes_per_pending_action"] = memory_per_pending_action(connection)
+    return figures
+
+
+def report(figures: dict[str, Any]) -> str:
+    lines = [f"Throughput, {figures['n']} trivial auto-run actions (same worker class, same run):"]
+    for worker_class in ("Worker", "SimpleWorker"):
+        f = figures[worker_class]
+        lines.append(
+            f"  {worker_class:<12} plain RQ {f['plain_rq']['end_to_end_per_s']:8.0f}/s   "
+            f"Signoff {f['signoff']['end_to_end_per_s']:8.0f}/s   ratio {f['ratio_end_to_end']:.2f}  "
+            f"(enqueue {f['ratio_enqueue']:.2f}, run {f['ratio_run']:.2f})")
+    lines.append(f"  Redis memory per pending action: {figures['redis_bytes_per_pending_action']:.0f} bytes")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    results = main(int(sys.argv[1]) if len(sys.argv) > 1 else 2000)
+    print(report(results))
+    print(f"written to {write_results('throughput', results)}")
