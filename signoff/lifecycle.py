@@ -80,16 +80,15 @@ def apply_routing(rt: Runtime, action: Action, routing: Routing) -> Action:
         "approvers": routing.rule.approvers.model_dump() if routing.rule.approvers else None,
     }
     if routing.hold:
-        held = rt.store.transition(
+        if action.func:
+            # The run job exists before anyone can see the action waiting, so any approval finds it.
+            _run_job(rt, action).save()
+        return rt.store.transition(
             action.id, Status.PENDING_APPROVAL, allowed_from={Status.RECEIVED}, changes=changes,
             event=AuditEvent(action_id=action.id, step="held", actor=f"policy:{routing.rule.name}",
                              rule=routing.rule.name, type=action.type,
                              note="; ".join(routing.risk) or f"rule {routing.rule.name} requires approval"),
         )
-        if held.func:
-            Job.create(RUN_JOB, args=(held.id,), id=run_job_id(held.id), connection=rt.connection,
-                       origin=rt.actions_queue.name, on_failure=ON_FAILURE, retry=_retry(held)).save()
-        return held
     if routing.mode == Mode.POST_HOC:
         changes["review"] = Review.PENDING
     changes.update(decided_by=f"policy:{routing.rule.name}", decided_at=utcnow())
@@ -134,12 +133,16 @@ def decide(rt: Runtime, action_id: str, decision: Decision, *, by: str, params: 
     return approved
 
 
+def _run_job(rt: Runtime, action: Action) -> Job:
+    return Job.create(RUN_JOB, args=(action.id,), id=run_job_id(action.id), connection=rt.connection,
+                      origin=rt.actions_queue.name, on_failure=ON_FAILURE, retry=_retry(action))
+
+
 def release_run_job(rt: Runtime, action: Action) -> None:
     try:
         job = Job.fetch(run_job_id(action.id), connection=rt.connection)
     except NoSuchJobError:  # held before a restart that lost it: make it again
-        job = Job.create(RUN_JOB, args=(action.id,), id=run_job_id(action.id), connection=rt.connection,
-                         origin=rt.actions_queue.name, on_failure=ON_FAILURE, retry=_retry(action))
+        job = _run_job(rt, action)
     rt.actions_queue.enqueue_job(job)
 
 
