@@ -178,6 +178,16 @@ def cmd_scheduler(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
+def cmd_bot(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
+    from bot.app import serve_http, serve_socket_mode
+
+    if args.socket:
+        serve_socket_mode(rt)
+    else:
+        serve_http(rt, args.host, args.port)
+    return 0
+
+
 def cmd_recover(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
     from workers.worker import recover_abandoned
 
@@ -223,6 +233,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--burst", action="store_true", help="stop when the queues are empty")
     p.add_argument("--name")
     p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("bot", help="run the Slack app over HTTP (POST /slack/events, GET /healthz) or Socket Mode")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--http", action="store_true", help="serve Slack's requests over HTTP (default)")
+    mode.add_argument("--socket", action="store_true", help="connect over Socket Mode (needs SLACK_APP_TOKEN)")
+    p.add_argument("--host", default="0.0.0.0")
+    p.add_argument("--port", type=int, default=3000)
+    p.set_defaults(func=cmd_bot)
 
     p = sub.add_parser("scheduler", help="run RQ's cron scheduler for Signoff's periodic jobs")
     p.set_defaults(func=cmd_scheduler)

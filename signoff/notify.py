@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from rq import Retry
+
 from signoff.models import Action
 from signoff.runtime import Runtime
+
+# Slack was down or refused: try again later, while the action waits unchanged.
+SLACK_RETRY = Retry(max=5, interval=[5, 30, 120, 300, 900])
 
 POST_JOB = "workers.slack_jobs.post_approval_request"
 UPDATE_JOB = "workers.slack_jobs.update_approval_message"
@@ -12,14 +17,14 @@ RESULT_JOB = "workers.slack_jobs.post_run_outcome"
 
 def pending(rt: Runtime, action: Action) -> None:
     if rt.slack_enabled:
-        rt.slack_queue.enqueue(POST_JOB, action.id)
+        rt.slack_queue.enqueue(POST_JOB, action.id, retry=SLACK_RETRY)
 
 
 def decided(rt: Runtime, action: Action) -> None:
     if rt.slack_enabled and action.slack.get("ts"):
-        rt.slack_queue.enqueue(UPDATE_JOB, action.id)
+        rt.slack_queue.enqueue(UPDATE_JOB, action.id, retry=SLACK_RETRY)
 
 
 def finished(rt: Runtime, action: Action) -> None:
     if rt.slack_enabled and action.slack.get("ts"):
-        rt.slack_queue.enqueue(RESULT_JOB, action.id)
+        rt.slack_queue.enqueue(RESULT_JOB, action.id, retry=SLACK_RETRY)

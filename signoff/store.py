@@ -159,6 +159,10 @@ class ActionStore:
         flat = reply[1]
         return _decode(dict(zip(flat[::2], flat[1::2], strict=True)))
 
+    def set_slack(self, action_id: str, slack: dict[str, str]) -> None:
+        """Where the action's Slack message is; not a transition, so no status check and no audit event."""
+        self.connection.hset(action_key(action_id), "slack", json.dumps(slack))
+
     def list(self, status: Status | None = None, limit: int = 50) -> list[Action]:
         index = status_index(status) if status is not None else ALL_INDEX
         ids = cast(list[bytes], self.connection.zrevrange(index, 0, limit - 1))

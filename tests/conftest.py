@@ -8,8 +8,10 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -101,3 +103,70 @@ def workers(connection: redis.Redis) -> Iterator[Workers]:
 @pytest.fixture
 def worker(workers: Workers) -> subprocess.Popen[bytes]:
     return workers.start()
+
+
+# Slack --------------------------------------------------------------------------------------------
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Any]:
+    from signoff.sandbox import SlackSandbox
+
+    port = free_port()
+    box = SlackSandbox(bot_url=f"http://127.0.0.1:{port}/slack/events").start()
+    box.bot_port = port  # type: ignore[attr-defined]
+    yield box
+    box.stop()
+
+
+@pytest.fixture
+def slack_env(sandbox: Any) -> dict[str, str]:
+    return {"SLACK_API_URL": sandbox.api_url, "SLACK_BOT_TOKEN": sandbox.token,
+            "SLACK_SIGNING_SECRET": sandbox.signing_secret, "SIGNOFF_APPROVAL_CHANNEL": "#approvals"}
+
+
+class Bot:
+    """`signoff bot --http` as a real process; ready once it logs that it listens."""
+
+    def __init__(self, env: dict[str, str], port: int) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "signoff.cli", "bot", "--http", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT, env={**os.environ, **env, "SIGNOFF_LOG_FORMAT": "json"}, start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.log: list[str] = []
+        assert self.process.stderr is not None
+        for line in self.process.stderr:  # blocks on the bot's own output, not on a timer
+            self.log.append(line)
+            if '"bot_listening"' in line:
+                break
+        else:
+            raise RuntimeError("the bot exited before listening:\n" + "".join(self.log))
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def _drain(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.log.append(line)
+
+    def stop(self) -> None:
+        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def slack_worker(workers: Workers, slack_env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return workers.start(extra_env=slack_env)
+
+
+@pytest.fixture
+def bot(sandbox: Any, slack_env: dict[str, str], connection: redis.Redis) -> Iterator[Bot]:
+    running = Bot(slack_env, sandbox.bot_port)
+    yield running
+    running.stop()

@@ -1,0 +1,1 @@
+"""The Slack app: Bolt listeners and the Block Kit views they send."""

@@ -1,0 +1,65 @@
+"""Who may decide an action: the rule's approvers, else the members of the channel it was posted in.
+
+Nobody decides their own action: not its agent's registered owner, not the person who submitted it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from slack_sdk import WebClient
+
+from signoff.models import Action
+
+CACHE_SECONDS = 60.0
+
+
+class MembershipCache:
+    """Group and channel members change rarely; asking Slack on every click would meet its rate limits."""
+
+    def __init__(self, client: WebClient, ttl: float = CACHE_SECONDS) -> None:
+        self.client = client
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, frozenset[str]]] = {}
+
+    def _cached(self, key: str, fetch: Callable[[], list[str]]) -> frozenset[str]:
+        entry = self._entries.get(key)
+        if entry and time.monotonic() - entry[0] < self.ttl:
+            return entry[1]
+        members = frozenset(fetch())
+        self._entries[key] = (time.monotonic(), members)
+        return members
+
+    def group(self, group_id: str) -> frozenset[str]:
+        return self._cached(f"group:{group_id}",
+                            lambda: list(self.client.usergroups_users_list(usergroup=group_id)["users"]))
+
+    def channel(self, channel_id: str) -> frozenset[str]:
+        def fetch() -> list[str]:
+            members: list[str] = []
+            for page in self.client.conversations_members(channel=channel_id, limit=1000):
+                members += page["members"]
+            return members
+
+        return self._cached(f"channel:{channel_id}", fetch)
+
+
+def refusal(action: Action, user_id: str, members: MembershipCache) -> str | None:
+    """Why this Slack user may not decide this action, or None if they may."""
+    me = f"slack:{user_id}"
+    if user_id == action.owner or me == action.owner:
+        return "You own the agent that asked for this, so you can't decide it. Someone else has to."
+    if me == action.submitted_by:
+        return "You submitted this action, so you can't decide it. Someone else has to."
+    approvers = action.approvers or {}
+    users, groups = approvers.get("users", []), approvers.get("groups", [])
+    if users or groups:
+        if user_id in users or any(user_id in members.group(g) for g in groups):
+            return None
+        named = [f"<@{u}>" for u in users] + [f"<!subteam^{g}>" for g in groups]
+        return f"You can't decide this action: rule *{action.rule}* lets only {', '.join(named)} decide it."
+    channel = action.slack.get("channel")
+    if channel and user_id in members.channel(channel):
+        return None
+    return "You can't decide this action: only members of the approval channel can."

@@ -1,0 +1,15 @@
+"""Bolt listeners. Each acknowledges at once; the work after the ack is a few Redis calls."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.authz import MembershipCache
+from bot.listeners import commands, decisions, edits
+from signoff.runtime import Runtime
+
+
+def register(app: App, rt: Runtime, members: MembershipCache) -> None:
+    decisions.register(app, rt, members)
+    edits.register(app, rt, members)
+    commands.register(app, rt, members)

@@ -1,0 +1,60 @@
+"""What the listeners share: reading the clicked action, telling one person something privately."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.authz import MembershipCache, refusal
+from bot.views.text import person
+from signoff.errors import ActionNotFound
+from signoff.logging import log
+from signoff.models import Action, Status
+from signoff.runtime import Runtime
+
+
+def parse_value(value: str) -> tuple[str, int]:
+    """A decision button's value: "<action id>:<version shown>"."""
+    action_id, _, version = value.partition(":")
+    return action_id, int(version or 0)
+
+
+def tell(client: WebClient, channel: str | None, user: str, text: str) -> None:
+    """An ephemeral message: only `user` sees it. Failing to send it must not fail the listener."""
+    if not channel:
+        return
+    try:
+        client.chat_postEphemeral(channel=channel, user=user, text=text)
+    except SlackApiError as error:
+        log.warning("ephemeral_failed", user=user, error=error.response.get("error"))
+
+
+def already_decided(action: Action) -> str:
+    if action.decided_by and action.decided_at:
+        return (f"Already {action.status.replace('_', ' ')}: decided by {person(action.decided_by)} "
+                f"at {action.decided_at:%Y-%m-%d %H:%M} UTC.")
+    return f"This action is {action.status.replace('_', ' ')}; there is nothing to decide."
+
+
+def decidable(rt: Runtime, members: MembershipCache, client: WebClient, body: dict[str, Any],
+              action_id: str) -> Action | None:
+    """The action if this user may decide it now; otherwise tells them why not and returns None."""
+    user = body["user"]["id"]
+    channel = (body.get("channel") or {}).get("id")
+    try:
+        action = rt.store.get(action_id)
+    except ActionNotFound:
+        tell(client, channel, user, "This action no longer exists.")
+        return None
+    channel = channel or action.slack.get("channel")
+    if action.status != Status.PENDING_APPROVAL:
+        tell(client, channel, user, already_decided(action))
+        return None
+    why_not = refusal(action, user, members)
+    if why_not:
+        log.warning("decision_refused", action_id=action.id, slack_user=user, reason=why_not)
+        tell(client, channel, user, why_not)
+        return None
+    return action

@@ -1,0 +1,55 @@
+"""Edit: a modal built from the action's schema; errors shown beside each field; a valid edit approves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.authz import MembershipCache
+from bot.listeners.common import decidable, parse_value, tell
+from bot.views.approval import EDIT
+from bot.views.modals import EDIT_CALLBACK, edit_modal, edited_params, field_block, read_metadata
+from signoff import lifecycle
+from signoff.errors import SignoffError
+from signoff.runtime import Runtime
+from signoff.schema import field_errors
+
+
+def register(app: App, rt: Runtime, members: MembershipCache) -> None:
+    @app.action(EDIT)
+    def edit(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        action_id, _ = parse_value(body["actions"][0]["value"])
+        action = decidable(rt, members, client, body, action_id)
+        if action:
+            container = body.get("container") or {}
+            message = {"channel": container.get("channel_id", ""), "ts": container.get("message_ts", "")}
+            schema = rt.catalog.get(action.type).params_schema
+            client.views_open(trigger_id=body["trigger_id"], view=edit_modal(action, schema, message))
+
+    @app.view(EDIT_CALLBACK)
+    def edit_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        meta = read_metadata(view)
+        user = body["user"]["id"]
+        current = rt.store.get(meta["id"])
+        action_type = rt.catalog.get(current.type)
+        params = edited_params(view, action_type.params_schema)
+        try:
+            action_type.params_model.model_validate({**current.params, **params})
+        except ValidationError as invalid:
+            # Slack shows each message beside its field and keeps everything the reviewer typed.
+            inputs = [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
+            problems = field_errors(invalid)
+            errors = {field_block(f): m for f, m in problems.items() if field_block(f) in inputs}
+            ack(response_action="errors", errors=errors or {inputs[0]: "; ".join(problems.values())})
+            return
+        ack()
+        if decidable(rt, members, client, {**body, "channel": {"id": meta.get("channel")}}, meta["id"]):
+            try:
+                lifecycle.decide(rt, meta["id"], "approve", by=f"slack:{user}", params=params,
+                                 version=meta["version"])
+            except SignoffError as refused:
+                tell(client, meta.get("channel"), user, str(refused))

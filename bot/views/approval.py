@@ -1,0 +1,136 @@
+"""The approval message: what, why, risk and rule, the parameters, and Approve / Edit / Reject."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.views.blocks import Block, button, context, divider, fields, header, section
+from bot.views.text import FALLBACK_TEXT, SHORT_VALUE, cut, escape, humanize, mrkdwn, person, show_value, when
+from signoff.models import Action, Status
+
+APPROVE, EDIT, REJECT, SHOW_FULL = "signoff_approve", "signoff_edit", "signoff_reject", "signoff_show_full"
+MAX_PARAM_FIELDS = 20
+MAX_SHOW_BUTTONS = 5
+
+_TARGETS = ("to", "recipient", "recipients", "email", "customer_id", "customer", "record_id", "path", "user",
+            "account", "channel")
+_TITLES = ("subject", "title", "name")
+
+
+def summary(action: Action) -> str:
+    """One line a reviewer can read on a phone: "Send email to sarah@acme.com — Q3 budget"."""
+    params = action.params
+    line = humanize(action.type)
+    amount = params.get("amount")
+    if isinstance(amount, int | float):
+        currency = f" {params['currency']}" if "currency" in params else ""
+        line += f" of {amount:,.2f}".rstrip("0").rstrip(".") + currency
+    target = next((k for k in _TARGETS if params.get(k) not in (None, "", [])), None)
+    if target:
+        value = params[target]
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else show_value(value)
+        line += (" to " if target in ("to", "recipient", "recipients", "email") else " for ") + shown
+    title = next((params[k] for k in _TITLES if isinstance(params.get(k), str) and params[k]), None)
+    if title:
+        line += f" — {title}"
+    return line
+
+
+def fallback_text(action: Action) -> str:
+    """The notification text (and what screen readers read): plain, escaped, under Slack's limit."""
+    return mrkdwn(f"{summary(action)} (requested by {action.agent}) — {action.status.replace('_', ' ')}",
+                  FALLBACK_TEXT)
+
+
+def _parameter_blocks(action: Action) -> list[Block]:
+    items = list(action.params.items())
+    texts, long_ones = [], []
+    for index, (name, value) in enumerate(items[:MAX_PARAM_FIELDS]):
+        shown = show_value(value)
+        if len(shown) > SHORT_VALUE:
+            long_ones.append((index, name))
+        texts.append(f"*{mrkdwn(humanize(name), 100)}*\n{mrkdwn(shown, SHORT_VALUE) if shown else '_empty_'}")
+    blocks = fields(texts)
+    if len(items) > MAX_PARAM_FIELDS:
+        blocks.append(context(f"and {len(items) - MAX_PARAM_FIELDS} more parameters: "
+                              f"`signoff show {action.id}`"))
+    if long_ones:
+        blocks.append({"type": "actions", "block_id": "signoff_full_values", "elements": [
+            button(f"Full {cut(humanize(name), 60)}", f"{SHOW_FULL}_{index}", f"{action.id}:{index}")
+            for index, name in long_ones[:MAX_SHOW_BUTTONS]]})
+    return blocks
+
+
+def _context_blocks(action: Action) -> list[Block]:
+    blocks = []
+    if action.risk:
+        blocks.append(section(":warning: *Unusual:* " + mrkdwn("; ".join(action.risk), 2900)))
+    rule = f"Rule *{escape(action.rule or '-')}* ({action.mode or '-'})"
+    blocks.append(context(rule, f"Requested {when(action.created_at)} · `{action.id}` · v{action.version}"))
+    return blocks
+
+
+def _decision_buttons(action: Action) -> Block:
+    value = f"{action.id}:{action.version}"  # the decision binds to the version shown
+    confirm = {"title": {"type": "plain_text", "text": "Reject this action?"},
+               "text": {"type": "mrkdwn", "text": mrkdwn(cut(summary(action), 250), 300)},
+               "confirm": {"type": "plain_text", "text": "Reject"},
+               "deny": {"type": "plain_text", "text": "Keep it"}, "style": "danger"}
+    return {"type": "actions", "block_id": "signoff_decision", "elements": [
+        button("Approve", APPROVE, value, style="primary"),
+        button("Edit", EDIT, value),
+        button("Reject", REJECT, value, style="danger", confirm=confirm),
+    ]}
+
+
+def _edits(action: Action) -> str:
+    before = action.original_params or {}
+    changed = [k for k in action.params if before.get(k) != action.params.get(k)]
+    def short(value: Any) -> str:
+        return f"`{mrkdwn(show_value(value), 80)}`"
+
+    return "; ".join(f"{escape(k)}: {short(before.get(k))} → {short(action.params[k])}" for k in changed[:10])
+
+
+def _outcome_line(action: Action) -> str | None:
+    by, at = person(action.decided_by), when(action.decided_at)
+    note = f" — “{mrkdwn(action.note, 500)}”" if action.note else ""
+    lines = {
+        Status.REJECTED: f":x: *Rejected* by {by} {at}{note}",
+        Status.CANCELED: f":no_entry_sign: *Canceled* by the agent{note}",
+        Status.EXPIRED: ":hourglass: *Expired*: nobody decided in time; it did not run",
+    }
+    if action.status in lines:
+        return lines[action.status]
+    if action.decided_by and action.status != Status.PENDING_APPROVAL:
+        edited = f"\n:pencil2: Edited: {_edits(action)}" if action.original_params is not None else ""
+        run = {Status.APPROVED: "queued to run", Status.RUNNING: "running", Status.SUCCEEDED: ":white_check_mark: ran",
+               Status.FAILED: ":warning: failed"}.get(action.status, str(action.status))
+        return f":white_check_mark: *Approved* by {by} {at}{note}{edited}\n{run}"
+    return None
+
+
+def approval_blocks(action: Action) -> list[Block]:
+    """The whole message, for a waiting action (with buttons) or a decided one (with who and when)."""
+    blocks: list[Block] = [
+        header(summary(action)),
+        section(f"*{mrkdwn(action.agent, 200)}* wants this because:\n>{mrkdwn(action.reason, 2000)}"),
+        *_parameter_blocks(action),
+        *_context_blocks(action),
+    ]
+    outcome = _outcome_line(action)
+    if action.status == Status.PENDING_APPROVAL:
+        blocks.append(_decision_buttons(action))
+    elif outcome:
+        blocks += [divider(), section(outcome)]
+    return blocks
+
+
+def run_outcome_text(action: Action) -> str:
+    if action.status == Status.SUCCEEDED:
+        return f":white_check_mark: Ran successfully. Result: `{mrkdwn(show_value(action.result), 2500)}`"
+    return f":warning: The run failed: {mrkdwn(action.error or 'unknown error', 2500)}"
+
+
+def ephemeral(text: str) -> dict[str, Any]:
+    return {"text": text, "blocks": [section(text)]}

@@ -1,0 +1,126 @@
+"""What Slack sends an app when a person clicks, submits a modal or types a slash command.
+
+Payloads are shaped like Slack's and signed with the app's signing secret, so the bot cannot tell
+the sandbox from Slack.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.parse
+from typing import TYPE_CHECKING, Any
+
+from signoff.sandbox.workspace import Message, User, Workspace
+
+if TYPE_CHECKING:
+    from signoff.sandbox.server import SlackSandbox
+
+FORM = "application/x-www-form-urlencoded"
+APP_ID = "A0SIGNOFF"
+
+
+class Interactions:
+    def __init__(self, sandbox: SlackSandbox) -> None:
+        self.sandbox = sandbox
+
+    @property
+    def ws(self) -> Workspace:
+        return self.sandbox.workspace
+
+    def _user(self, user_id: str) -> dict[str, Any]:
+        user: User = self.ws.users[user_id]
+        return {"id": user.id, "username": user.name, "name": user.name, "team_id": self.ws.team_id}
+
+    def _envelope(self, kind: str, user_id: str) -> dict[str, Any]:
+        return {"type": kind, "user": self._user(user_id), "api_app_id": APP_ID, "token": "unused-legacy-token",
+                "team": {"id": self.ws.team_id, "domain": "sandbox"}, "enterprise": None,
+                "is_enterprise_install": False, "trigger_id": self.ws.new_trigger()}
+
+    def _post_payload(self, payload: dict[str, Any], **send: Any) -> tuple[int, str]:
+        body = urllib.parse.urlencode({"payload": json.dumps(payload)})
+        return self.sandbox.send_to_bot(body, FORM, **send)
+
+    def click(self, message: Message, action_id: str, user_id: str, **send: Any) -> tuple[int, str]:
+        """A person clicks the button `action_id` of a message: Slack's `block_actions`."""
+        element, block_id = _find_element(message.blocks, action_id)
+        channel = self.ws.channels[message.channel]
+        payload = {
+            **self._envelope("block_actions", user_id),
+            "container": {"type": "message", "message_ts": message.ts, "channel_id": channel.id,
+                          "is_ephemeral": bool(message.ephemeral_to)},
+            "channel": {"id": channel.id, "name": channel.name},
+            "message": {"type": "message", "ts": message.ts, "text": message.text, "blocks": message.blocks,
+                        "user": message.user, "thread_ts": message.thread_ts},
+            "state": {"values": {}},
+            "response_url": f"{self.sandbox.url}response/{channel.id}/{user_id}",
+            "actions": [{"type": element["type"], "action_id": action_id, "block_id": block_id,
+                         "text": element.get("text"), "value": element.get("value", ""),
+                         "action_ts": f"{time.time():.6f}"}],
+        }
+        return self._post_payload(payload, **send)
+
+    def submit(self, view_id: str, user_id: str, values: dict[str, Any], **send: Any) -> tuple[int, str]:
+        """A person submits a modal: Slack's `view_submission`. `values` maps block ids to what was entered."""
+        opened = self.ws.views[view_id]
+        view = opened.view
+        state = {block["block_id"]: _state_of(block["element"], values.get(block["block_id"]))
+                 for block in view.get("blocks", []) if block.get("type") == "input"}
+        payload = {
+            **self._envelope("view_submission", user_id),
+            "view": {**view, "id": view_id, "team_id": self.ws.team_id, "state": {"values": state},
+                     "hash": f"{view_id}-hash", "root_view_id": view_id, "app_id": APP_ID, "bot_id": "B0SIGNOFF"},
+            "response_urls": [],
+        }
+        status, body = self._post_payload(payload, **send)
+        reply = json.loads(body) if body.strip().startswith("{") else {}
+        if status == 200 and reply.get("response_action") != "errors":
+            opened.closed = True  # Slack closes a modal whose submission is acknowledged without errors
+        return status, body
+
+    def command(self, text: str, user_id: str, channel_id: str = "C0APPROVALS", command: str = "/signoff",
+                **send: Any) -> tuple[int, str]:
+        channel = self.ws.channels[channel_id]
+        body = urllib.parse.urlencode({
+            "token": "unused-legacy-token", "team_id": self.ws.team_id, "team_domain": "sandbox",
+            "channel_id": channel.id, "channel_name": channel.name, "user_id": user_id,
+            "user_name": self.ws.users[user_id].name, "command": command, "text": text, "api_app_id": APP_ID,
+            "is_enterprise_install": "false", "trigger_id": self.ws.new_trigger(),
+            "response_url": f"{self.sandbox.url}response/{channel.id}/{user_id}",
+        })
+        status, reply = self.sandbox.send_to_bot(body, FORM, **send)
+        if status == 200 and reply.strip().startswith("{"):
+            self.record_response(channel.id, user_id, json.loads(reply))
+        return status, reply
+
+    def record_response(self, channel_id: str, user_id: str, response: dict[str, Any]) -> None:
+        """A reply through response_url (or a slash command's ack): shown to that user only."""
+        if not response.get("text") and not response.get("blocks"):
+            return
+        with self.ws.lock:
+            self.ws.messages.append(Message(channel_id, self.ws.next_ts(), response.get("text", ""),
+                                            response.get("blocks", []), "U0SIGNOFF", ephemeral_to=user_id))
+        with self.sandbox.changed:
+            self.sandbox.changed.notify_all()
+
+
+def _find_element(blocks: list[dict[str, Any]], action_id: str) -> tuple[dict[str, Any], str]:
+    for block in blocks:
+        elements = block.get("elements", []) if block.get("type") == "actions" else [block.get("accessory") or {}]
+        for element in elements:
+            if element.get("action_id") == action_id:
+                return element, block.get("block_id", "")
+    raise KeyError(f"no element with action_id {action_id!r} in this message")
+
+
+def _state_of(element: dict[str, Any], entered: Any) -> dict[str, dict[str, Any]]:
+    kind = element["type"]
+    action_id = element["action_id"]
+    if kind in ("static_select", "radio_buttons"):
+        option = next((o for o in element.get("options", []) if o["value"] == entered), None)
+        return {action_id: {"type": kind, "selected_option": option}}
+    if kind == "checkboxes":
+        chosen = entered or []
+        return {action_id: {"type": kind,
+                            "selected_options": [o for o in element.get("options", []) if o["value"] in chosen]}}
+    return {action_id: {"type": kind, "value": None if entered is None else str(entered)}}

@@ -1,0 +1,184 @@
+"""The sandbox's HTTP server: the Web API under /api/, faults on demand, signed interactions out."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections import deque
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from slack_sdk.signature import SignatureVerifier
+
+from signoff.sandbox.api import WebApi
+from signoff.sandbox.interactions import Interactions
+from signoff.sandbox.workspace import Workspace
+
+LOOPBACK = "127.0.0.1"  # the sandbox never listens beyond this machine
+
+
+@dataclass
+class Fault:
+    kind: str  # "ratelimited" (HTTP 429 with Retry-After) or an `ok: false` error name
+    retry_after: int = 0
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    status: int
+    reply: dict[str, Any]
+
+
+@dataclass
+class SlackSandbox:
+    token: str = "xoxb-sandbox-token"
+    signing_secret: str = "sandbox-signing-secret"
+    bot_url: str = "http://127.0.0.1:3000/slack/events"
+    workspace: Workspace = field(default_factory=Workspace.default)
+    calls: list[Call] = field(default_factory=list)
+    faults: dict[str, deque[Fault]] = field(default_factory=dict)
+    server: ThreadingHTTPServer | None = None
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def __post_init__(self) -> None:
+        self.api = WebApi(self.workspace)
+        self.interactions = Interactions(self)
+
+    # Life ------------------------------------------------------------------------------------
+    def start(self, port: int = 0) -> SlackSandbox:
+        self.server = ThreadingHTTPServer((LOOPBACK, port), _handler_for(self))
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, name="slack-sandbox", daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None, "start() the sandbox first"
+        return int(self.server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}/"
+
+    @property
+    def api_url(self) -> str:
+        """What SLACK_API_URL is set to, so slack-sdk's WebClient talks to the sandbox."""
+        return f"{self.url}api/"
+
+    # Faults and records ------------------------------------------------------------------------
+    def rate_limit(self, method: str, times: int, retry_after: int = 0) -> None:
+        self.faults.setdefault(method, deque()).extend(Fault("ratelimited", retry_after) for _ in range(times))
+
+    def fail(self, method: str, error: str, times: int = 1) -> None:
+        self.faults.setdefault(method, deque()).extend(Fault(error) for _ in range(times))
+
+    def calls_to(self, method: str, ok: bool | None = None) -> list[Call]:
+        return [c for c in list(self.calls) if c.method == method and (ok is None or c.reply.get("ok") == ok)]
+
+    def wait_for(self, predicate: Any, timeout: float = 20.0) -> Any:
+        """Blocks until `predicate()` is truthy after some API call, or raises on timeout."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while not (result := predicate()):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError("the sandbox did not see the expected Slack calls in time")
+                self.changed.wait(remaining)
+        return result
+
+    # Serving -------------------------------------------------------------------------------------
+    def handle_api(self, method: str, args: dict[str, Any], authorization: str) -> tuple[int, dict[str, str], dict]:
+        queue = self.faults.get(method)
+        fault = queue.popleft() if queue else None
+        if authorization != f"Bearer {self.token}" and args.get("token") != self.token:
+            status, headers, reply = 200, {}, {"ok": False, "error": "invalid_auth"}
+        elif fault and fault.kind == "ratelimited":
+            status, headers, reply = 429, {"Retry-After": str(fault.retry_after)}, {"ok": False,
+                                                                                  "error": "ratelimited"}
+        elif fault:
+            status, headers, reply = 200, {}, {"ok": False, "error": fault.kind}
+        else:
+            status, headers, reply = 200, {}, self.api.call(method, args)
+        with self.changed:
+            self.calls.append(Call(method, args, status, reply))
+            self.changed.notify_all()
+        return status, headers, reply
+
+    def sign(self, body: str, timestamp: int | None = None) -> dict[str, str]:
+        """The headers Slack sends with every request to an app."""
+        stamp = str(int(time.time()) if timestamp is None else timestamp)
+        signature = SignatureVerifier(self.signing_secret).generate_signature(timestamp=stamp, body=body)
+        return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": str(signature)}
+
+    def send_to_bot(self, body: str, content_type: str, headers: dict[str, str] | None = None,
+                    signed_at: int | None = None, timeout: float = 10.0) -> tuple[int, str]:
+        """POSTs to the bot as Slack does; `headers` replace the signature, `signed_at` backdates it."""
+        signature = headers if headers is not None else self.sign(body, signed_at)
+        request = urllib.request.Request(self.bot_url, data=body.encode(), method="POST",
+                                         headers={"Content-Type": content_type, **signature})
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+
+def _parse(handler: BaseHTTPRequestHandler) -> dict[str, Any]:
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(handler.path).query))
+    length = int(handler.headers.get("Content-Length") or 0)
+    raw = handler.rfile.read(length).decode() if length else ""
+    if "json" in (handler.headers.get("Content-Type") or ""):
+        body = json.loads(raw or "{}")
+    else:
+        body = dict(urllib.parse.parse_qsl(raw))
+    return {**query, **body}
+
+
+def _handler_for(sandbox: SlackSandbox) -> type[BaseHTTPRequestHandler]:
+    from signoff.sandbox import page
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # quiet: tests and the demo read the recorded calls instead
+
+        def _reply(self, status: int, payload: Any, headers: dict[str, str] | None = None,
+                   content_type: str = "application/json; charset=utf-8") -> None:
+            body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _route(self) -> None:
+            path = urllib.parse.urlsplit(self.path).path
+            if path.startswith("/api/"):
+                status, headers, reply = sandbox.handle_api(path[len("/api/"):], _parse(self),
+                                                            self.headers.get("Authorization") or "")
+                self._reply(status, reply, headers)
+                return
+            handled = page.handle(sandbox, self.command, path, _parse(self))
+            if handled is None:
+                self._reply(HTTPStatus.NOT_FOUND, {"ok": False, "error": "not_found"})
+            else:
+                status, content_type, body = handled
+                self._reply(status, body, content_type=content_type)
+
+        do_GET = do_POST = _route
+
+    return Handler

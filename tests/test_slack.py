@@ -1,0 +1,194 @@
+"""Reviewers decide in Slack: the real Bolt app over HTTP, a real worker, the Slack sandbox."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+
+from signoff import Status
+from tests.actions import issue_refund, send_email
+from tests.helpers import wait_status
+from tests.slack_helpers import (
+    approval_message,
+    ephemeral_to,
+    mrkdwn_texts,
+    opened_view,
+    text_of,
+    thread_reply,
+    updated_with,
+)
+
+ALICE, BOB, CAROL, MALLORY = "U0ALICE", "U0BOB", "U0CAROL", "U0MALLORY"
+
+
+def _email(**overrides: str):  # type: ignore[no-untyped-def]
+    params = {"to": "sarah@acme.com", "subject": "Q3 budget", "body": "Numbers attached", **overrides}
+    return send_email.request(agent="finance-bot", reason="Sarah asked for the Q3 numbers", **params)
+
+
+def test_request_to_approval_click_runs_once_and_updates_the_message(rt, sandbox, bot, slack_worker) -> None:
+    ticket = _email()
+    message = approval_message(sandbox, ticket.id)
+    assert message.channel == "C0APPROVALS"
+    assert message.blocks[0] == {"type": "header", "text": {"type": "plain_text", "emoji": True,
+                                                            "text": "Send email to sarah@acme.com — Q3 budget"}}
+    shown = text_of(message.blocks)
+    assert "Sarah asked for the Q3 numbers" in shown and "external-communications" in shown
+    assert [e["text"]["text"] for e in message.blocks[-1]["elements"]] == ["Approve", "Edit", "Reject"]
+
+    status, _ = sandbox.interactions.click(message, "signoff_approve", ALICE)
+    assert status == 200
+    outcome = ticket.wait(timeout=20)
+    assert (outcome.status, outcome.decided_by) == (Status.SUCCEEDED, f"slack:{ALICE}")
+    assert rt.connection.llen("test:sent") == 1
+
+    updated_with(sandbox, message, "Approved* by <@U0ALICE>")
+    assert all(b["type"] != "actions" or b.get("block_id") != "signoff_decision" for b in message.blocks)
+    assert "Ran successfully" in thread_reply(sandbox, message).text
+
+
+def test_a_second_click_says_who_already_decided(rt, sandbox, bot, slack_worker) -> None:
+    ticket = _email()
+    message = approval_message(sandbox, ticket.id)
+    sandbox.interactions.click(message, "signoff_approve", ALICE)
+    wait_status(rt, ticket.id, Status.SUCCEEDED)
+    sandbox.interactions.click(message, "signoff_reject", BOB)
+    notice = ephemeral_to(sandbox, BOB, "decided by <@U0ALICE>")
+    assert notice.text.startswith("Already succeeded: decided by <@U0ALICE> at ")
+    assert rt.connection.llen("test:sent") == 1
+
+
+def test_edit_shows_errors_beside_the_field_then_a_valid_edit_approves(rt, sandbox, bot, slack_worker) -> None:
+    ticket = _email()
+    message = approval_message(sandbox, ticket.id)
+    sandbox.interactions.click(message, "signoff_edit", ALICE)
+    modal = opened_view(sandbox, "signoff_edit_modal")
+    kinds = {b["block_id"]: b["element"]["type"] for b in modal.view["blocks"] if b["type"] == "input"}
+    assert kinds == {"p:to": "email_text_input", "p:subject": "plain_text_input", "p:body": "plain_text_input"}
+
+    status, body = sandbox.interactions.submit(modal.id, ALICE, {"p:to": "sarah at acme", "p:subject": "Q3",
+                                                                 "p:body": "Numbers"})
+    assert status == 200
+    assert json.loads(body) == {"response_action": "errors", "errors": {"p:to": "is not an email address"}}
+    assert rt.store.get(ticket.id).status == Status.PENDING_APPROVAL and not modal.closed
+
+    sandbox.interactions.submit(modal.id, ALICE, {"p:to": "sarah@acme.com", "p:subject": "Q3 budget (final)",
+                                                  "p:body": "Numbers attached, v2"})
+    outcome = ticket.wait(timeout=20)
+    assert outcome.status == Status.SUCCEEDED and modal.closed
+    assert outcome.params == {"to": "sarah@acme.com", "subject": "Q3 budget (final)", "body": "Numbers attached, v2"}
+    updated_with(sandbox, message, "Edited: subject: `Q3 budget` → `Q3 budget (final)`")
+
+
+def test_reject_with_a_reason_cancels_and_tells_the_agent(rt, sandbox, bot, slack_worker) -> None:
+    ticket = issue_refund.request(customer_id="cus_1", amount=900, agent="support-bot", reason="angry customer")
+    message = approval_message(sandbox, ticket.id)
+    reject = next(e for e in message.blocks[-1]["elements"] if e["action_id"] == "signoff_reject")
+    assert reject["style"] == "danger" and reject["confirm"]["confirm"]["text"] == "Reject"
+    sandbox.interactions.click(message, "signoff_reject", BOB)
+    modal = opened_view(sandbox, "signoff_reject_modal")
+    sandbox.interactions.submit(modal.id, BOB, {"reason": "Over the 500 USD limit <!channel>"})
+    outcome = ticket.wait(timeout=20)
+    assert (outcome.status, outcome.note, outcome.decided_by) == (
+        Status.REJECTED, "Over the 500 USD limit <!channel>", f"slack:{BOB}")
+    updated_with(sandbox, message, "Rejected* by <@U0BOB>")
+    assert "&lt;!channel&gt;" in text_of(message.blocks) and "<!channel>" not in mrkdwn_texts(message.blocks)
+
+
+def test_only_the_rules_approvers_may_decide(rt, workers, slack_env, policy_file, sandbox, bot) -> None:
+    workers.start(extra_env=slack_env, policy=policy_file(
+        "rules:\n  - name: finance-only\n    mode: approve\n    approvers: {users: [U0ALICE], groups: [S0FINANCE]}\n"
+        "    channel: '#approvals'\n"))
+    ticket = issue_refund.request(customer_id="cus_1", amount=900, agent="support-bot", reason="r")
+    message = approval_message(sandbox, ticket.id)
+    sandbox.interactions.click(message, "signoff_approve", MALLORY)
+    notice = ephemeral_to(sandbox, MALLORY, "can't decide")
+    assert notice.text == ("You can't decide this action: rule *finance-only* lets only <@U0ALICE>, "
+                           "<!subteam^S0FINANCE> decide it.")
+    sandbox.interactions.click(message, "signoff_edit", MALLORY)
+    ephemeral_to(sandbox, MALLORY, "can't decide")
+    assert rt.store.get(ticket.id).status == Status.PENDING_APPROVAL
+    assert not sandbox.calls_to("views.open")
+    sandbox.interactions.click(message, "signoff_approve", BOB)  # in the finance group
+    assert ticket.wait(timeout=20).decided_by == f"slack:{BOB}"
+
+
+def test_the_agents_owner_cannot_approve_their_own_action(rt, sandbox, bot, slack_worker) -> None:
+    from signoff import Signoff
+
+    signoff = Signoff(connection=rt.connection)
+    from pydantic import BaseModel
+
+    class Payout(BaseModel):
+        amount: float
+
+    signoff.declare("payout", params=Payout, category="financial", owner=CAROL)
+    ticket = signoff.submit("payout", {"amount": 50}, agent="payout-bot", reason="monthly")
+    message = approval_message(sandbox, ticket.id)
+    sandbox.interactions.click(message, "signoff_approve", CAROL)
+    assert ephemeral_to(sandbox, CAROL, "You own the agent").text.startswith("You own the agent that asked")
+    assert rt.store.get(ticket.id).status == Status.PENDING_APPROVAL
+
+
+def test_forged_and_stale_requests_change_nothing(rt, sandbox, bot, slack_worker) -> None:
+    ticket = _email()
+    message = approval_message(sandbox, ticket.id)
+    forged = sandbox.interactions.click(message, "signoff_approve", ALICE, headers={
+        "X-Slack-Request-Timestamp": str(int(time.time())), "X-Slack-Signature": "v0=" + "0" * 64})
+    stale = sandbox.interactions.click(message, "signoff_approve", ALICE, signed_at=int(time.time()) - 6 * 60)
+    assert (forged[0], stale[0]) == (401, 401)
+    assert rt.store.get(ticket.id).status == Status.PENDING_APPROVAL
+    assert rt.connection.llen("test:sent") == 0
+    sandbox.interactions.click(message, "signoff_approve", ALICE)  # the genuine click still works
+    assert ticket.wait(timeout=20).status == Status.SUCCEEDED
+
+
+def test_a_429_storm_is_retried_after_retry_after_and_posts_once(rt, sandbox, bot, slack_worker) -> None:
+    sandbox.rate_limit("chat.postMessage", times=3, retry_after=0)
+    ticket = _email()
+    approval_message(sandbox, ticket.id)
+    calls = sandbox.calls_to("chat.postMessage")
+    assert [c.status for c in calls] == [429, 429, 429, 200]
+    assert len([m for m in sandbox.workspace.messages if not m.ephemeral_to]) == 1
+
+
+def test_a_slack_error_leaves_the_action_pending_and_is_retried(rt, sandbox, bot, workers, slack_env) -> None:
+    worker = workers.start(extra_env=slack_env)
+    sandbox.fail("chat.postMessage", "internal_error")
+    ticket = _email()
+    sandbox.wait_for(lambda: sandbox.calls_to("chat.postMessage", ok=False))
+    assert rt.store.get(ticket.id).status == Status.PENDING_APPROVAL
+    message = approval_message(sandbox, ticket.id)  # RQ's retry posts it a few seconds later
+    assert message.channel == "C0APPROVALS"
+    assert worker.poll() is None
+
+
+def test_hostile_parameters_are_escaped_and_cut_to_slacks_limits(rt, sandbox, bot, slack_worker) -> None:
+    hostile = "<!channel> <@U0BOB> <https://evil.example|click me> &amp; " + "A" * 20000
+    ticket = _email(subject="*urgent* <!here>" + "x" * 500, body=hostile)
+    message = approval_message(sandbox, ticket.id)  # the sandbox refuses blocks over Slack's limits
+    rendered = mrkdwn_texts(message.blocks)  # plain_text (the header) is never parsed for mentions
+    for forged in ("<!channel>", "<@U0BOB>", "<https://evil.example", "<!here>"):
+        assert forged not in rendered
+    assert "&lt;!channel&gt;" in rendered and "&amp;amp;" in rendered and "&lt;!here&gt;" in rendered
+    sandbox.interactions.click(message, "signoff_show_full_2", ALICE)
+    full = opened_view(sandbox, "signoff_full_value")
+    assert "A" * 500 in text_of(full.view["blocks"])
+
+
+def test_slash_command_lists_what_waits_for_you_and_shows_one(rt, sandbox, bot, slack_worker) -> None:
+    ticket = _email()
+    approval_message(sandbox, ticket.id)
+    status, body = sandbox.interactions.command("pending", ALICE)
+    assert status == 200 and "1 action(s) wait for your decision" in body and ticket.id in body
+    assert sandbox.interactions.command("pending", MALLORY)[1]  # Mallory is in the channel: she may decide too
+    shown = json.loads(sandbox.interactions.command(f"show {ticket.id}", ALICE)[1])
+    assert shown["text"] == "Send email to sarah@acme.com — Q3 budget"
+    assert "Waiting for a decision in <#C0APPROVALS>" in text_of(shown["blocks"])
+    assert "no action" in sandbox.interactions.command("show nope", ALICE)[1].lower()
+
+
+def test_health_check_reports_redis(sandbox, bot) -> None:
+    with urllib.request.urlopen(f"http://127.0.0.1:{sandbox.bot_port}/healthz", timeout=5) as response:
+        assert json.loads(response.read()) == {"ok": True, "redis": True}

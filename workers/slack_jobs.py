@@ -1,0 +1,87 @@
+"""RQ jobs that talk to Slack: post the approval message, update it, reply with the run's outcome.
+
+They run on their own queue. A Slack error is logged with the action's id and the job is retried
+by RQ later; the action itself stays as it is, so nothing is lost because Slack was slow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import TypeVar
+
+import structlog
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.client import web_client
+from bot.views.approval import approval_blocks, fallback_text, run_outcome_text
+from signoff.models import Action, Status
+from workers.context import job_runtime
+
+log = structlog.get_logger("signoff.slack")
+T = TypeVar("T")
+
+
+@cache
+def _client() -> WebClient:
+    return web_client(job_runtime().settings)
+
+
+def _destination(action: Action, client: WebClient, default_channel: str) -> str:
+    if action.channel:
+        return action.channel
+    users = (action.approvers or {}).get("users", [])
+    if users:  # a rule that names people and no channel asks them in a direct message
+        return str(client.conversations_open(users=",".join(users))["channel"]["id"])
+    return default_channel
+
+
+def _slack_call(action_id: str, what: str, call: Callable[[], T]) -> T:
+    try:
+        return call()
+    except SlackApiError as error:
+        log.error("slack_call_failed", action_id=action_id, call=what, error=error.response.get("error"),
+                  status=error.response.status_code)
+        raise  # RQ retries the job later (see signoff.notify)
+
+
+def post_approval_request(action_id: str) -> str | None:
+    rt = job_runtime()
+    action = rt.store.get(action_id)
+    if action.status != Status.PENDING_APPROVAL or action.slack.get("ts"):
+        return None  # decided before it reached Slack, or already posted
+    client = _client()
+    channel = _slack_call(action_id, "conversations.open",
+                          lambda: _destination(action, client, rt.settings.approval_channel))
+    posted = _slack_call(action_id, "chat.postMessage", lambda: client.chat_postMessage(
+        channel=channel, text=fallback_text(action), blocks=approval_blocks(action), unfurl_links=False,
+        unfurl_media=False))
+    rt.store.set_slack(action_id, {"channel": posted["channel"], "ts": posted["ts"]})
+    log.info("approval_posted", action_id=action_id, channel=posted["channel"], ts=posted["ts"])
+    # A decision that came (from the CLI, say) before the ts was saved found no message to update.
+    if rt.store.get(action_id).status != Status.PENDING_APPROVAL:
+        update_approval_message(action_id)
+    return str(posted["ts"])
+
+
+def update_approval_message(action_id: str) -> None:
+    rt = job_runtime()
+    action = rt.store.get(action_id)
+    if not action.slack.get("ts"):
+        return
+    client = _client()
+    _slack_call(action_id, "chat.update", lambda: client.chat_update(
+        channel=action.slack["channel"], ts=action.slack["ts"], text=fallback_text(action),
+        blocks=approval_blocks(action)))
+
+
+def post_run_outcome(action_id: str) -> None:
+    rt = job_runtime()
+    action = rt.store.get(action_id)
+    if not action.slack.get("ts"):
+        return
+    update_approval_message(action_id)
+    client = _client()
+    _slack_call(action_id, "chat.postMessage", lambda: client.chat_postMessage(
+        channel=action.slack["channel"], thread_ts=action.slack["ts"], text=run_outcome_text(action)))
