@@ -64,11 +64,15 @@ class _QuietHandler(WSGIRequestHandler):
         log.debug("http", line=format % args)
 
 
-def serve_http(rt: Runtime, host: str, port: int) -> None:
-    app = build_app(rt)
-    server = make_server(host, port, wsgi(app, rt), server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
+def serve_wsgi(application: Callable[..., Iterable[bytes]], host: str, port: int) -> None:
+    """A threaded WSGI server: each Slack request gets its own thread, so one slow request blocks none."""
+    server = make_server(host, port, application, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler)
     log.info("bot_listening", url=f"http://{host}:{server.server_port}{EVENTS_PATH}")
     server.serve_forever()
+
+
+def serve_http(rt: Runtime, host: str, port: int) -> None:
+    serve_wsgi(wsgi(build_app(rt), rt), host, port)
 
 
 def serve_socket_mode(rt: Runtime) -> None:

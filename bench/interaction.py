@@ -1,0 +1,124 @@
+"""Interaction speed: signed Approve clicks against the running Bolt app, through the Slack sandbox.
+
+Prints p50/p99 of the time Slack waits for the acknowledgement, and of click-to-run (until the
+approved action has run on a worker); the baseline is plain Bolt acknowledging a no-op button on
+the same WSGI server in the same run. Usage: python bench/interaction.py [N]
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import private_redis, write_results  # noqa: E402
+
+
+def _port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _start(args: list[str], env: dict[str, str], ready: str) -> subprocess.Popen[str]:
+    process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    assert process.stderr is not None
+    for line in process.stderr:
+        if ready in line:
+            return process
+    raise RuntimeError(f"{args} exited before it was ready")
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=15)
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {"p50_ms": statistics.median(ordered) * 1000,
+            "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000}
+
+
+def timed_click(sandbox: Any, message: Any, user: str) -> float:
+    started = time.perf_counter()
+    status, _ = sandbox.interactions.click(message, "signoff_approve", user)
+    elapsed = time.perf_counter() - started
+    assert status == 200, status
+    return elapsed
+
+
+def main(n: int) -> dict[str, Any]:
+    from signoff.sandbox import SlackSandbox
+
+    with private_redis():
+        from signoff.runtime import Runtime
+        from tests.actions import update_crm
+        from tests.slack_helpers import approval_message
+
+        bot_port, noop_port = _port(), _port()
+        sandbox = SlackSandbox(bot_url=f"http://127.0.0.1:{bot_port}/slack/events").start()
+        env = {**os.environ, "SLACK_API_URL": sandbox.api_url, "SLACK_BOT_TOKEN": sandbox.token,
+               "SLACK_SIGNING_SECRET": sandbox.signing_secret, "SIGNOFF_POLICY": "approve_all",
+               "SIGNOFF_LOG_FORMAT": "json", "SIGNOFF_LOG_LEVEL": "info"}
+        os.environ.update(SIGNOFF_POLICY="approve_all", SIGNOFF_LOG_LEVEL="warning")
+        bot = _start(["-m", "signoff.cli", "bot", "--host", "127.0.0.1", "--port", str(bot_port)], env,
+                     "bot_listening")
+        worker = subprocess.Popen([sys.executable, "-m", "signoff.cli", "worker"], cwd=ROOT, env=env,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        noop = _start(["bench/noop_bolt.py", str(noop_port)], {**env, "PYTHONPATH": str(ROOT)}, "bot_listening")
+        rt = Runtime()
+        try:
+            tickets = [update_crm.request(record_id=str(i), field="stage", value="won", agent="bench-bot",
+                                          reason="benchmark") for i in range(n)]
+            messages = [approval_message(sandbox, t.id) for t in tickets]
+            as_posted = [copy.deepcopy(m) for m in messages]  # the baseline clicks the same buttons
+            acks, click_to_run = [], []
+            for ticket, message in zip(tickets, messages, strict=True):
+                started = time.perf_counter()
+                acks.append(timed_click(sandbox, message, "U0ALICE"))
+                done = rt.store.wait_for_status(ticket.id, {"succeeded", "failed"}, 30)  # type: ignore[arg-type]
+                assert done.status == "succeeded", done.status
+                click_to_run.append(time.perf_counter() - started)
+            sandbox.bot_url = f"http://127.0.0.1:{noop_port}/slack/events"
+            baseline = [timed_click(sandbox, as_posted[i], "U0ALICE") for i in range(n)]
+        finally:
+            for process in (bot, noop):
+                _stop(process)
+            os.killpg(worker.pid, signal.SIGTERM)
+            worker.wait(timeout=15)
+            sandbox.stop()
+    ours, plain = percentiles(acks), percentiles(baseline)
+    return {"n": n, "signoff_ack": ours, "plain_bolt_ack": plain, "click_to_run": percentiles(click_to_run),
+            "ratio_ack_p50": ours["p50_ms"] / plain["p50_ms"], "ratio_ack_p99": ours["p99_ms"] / plain["p99_ms"]}
+
+
+def _line(label: str, figures: dict[str, float]) -> str:
+    return f"  {label:<28} p50 {figures['p50_ms']:6.1f} ms   p99 {figures['p99_ms']:6.1f} ms"
+
+
+def report(f: dict[str, Any]) -> str:
+    return "\n".join([
+        f"Interaction, {f['n']} signed Approve clicks (sequential):",
+        _line("ack, Signoff", f["signoff_ack"]),
+        _line("ack, plain Bolt no-op", f["plain_bolt_ack"]),
+        f"  ratio (Signoff / plain Bolt)  p50 {f['ratio_ack_p50']:.2f}   p99 {f['ratio_ack_p99']:.2f}",
+        _line("click to run (worker done)", f["click_to_run"]),
+    ])
+
+
+if __name__ == "__main__":
+    results = main(int(sys.argv[1]) if len(sys.argv) > 1 else 200)
+    print(report(results))
+    print(f"written to {write_results('interaction', results)}")

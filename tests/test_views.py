@@ -1,0 +1,103 @@
+"""Block Kit the bot sends: checked with slack-sdk's own models and Slack's documented limits."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+import pytest
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+
+from bot.views.approval import approval_blocks, fallback_text, summary
+from bot.views.modals import edit_modal, edited_params, full_value_modal, reject_modal
+from bot.views.text import escape, mrkdwn
+from signoff import Email, LongText
+from signoff.models import Action, Mode, Status
+from signoff.sandbox.blockcheck import check_blocks, check_view
+from signoff.schema import model_from_signature
+from tests.slack_helpers import mrkdwn_texts
+
+MESSAGE = {"channel": "C0APPROVALS", "ts": "1.000001"}
+HOSTILE = "<!channel> <@U0BOB> <https://evil.example|bank> & *bold* `code` \u202e" * 200
+
+
+def _action(**overrides) -> Action:  # type: ignore[no-untyped-def]
+    fields = {"type": "send_email", "agent": "finance-bot", "reason": "asked", "mode": Mode.APPROVE,
+              "rule": "external-communications", "status": Status.PENDING_APPROVAL,
+              "params": {"to": "sarah@acme.com", "subject": "Q3 budget", "body": "Numbers"}}
+    return Action(**{**fields, **overrides})
+
+
+CASES = {
+    "plain": _action(),
+    "hostile values": _action(params={"to": HOSTILE, "subject": HOSTILE, "body": HOSTILE * 10}),
+    "hostile agent and reason": _action(agent=HOSTILE, reason=HOSTILE * 50, rule=HOSTILE, risk=[HOSTILE] * 30),
+    "hundreds of parameters": _action(params={f"p{n}_{'k' * 300}": HOSTILE for n in range(300)}),
+    "nested values": _action(params={"rows": [{"a": [1, 2, {"b": HOSTILE}]}] * 50, "n": 10 ** 30}),
+    "approved with edits": _action(status=Status.SUCCEEDED, decided_by="slack:U0ALICE",
+                                   decided_at=datetime.now(UTC), note=HOSTILE,
+                                   original_params={"to": HOSTILE, "subject": "a", "body": "b"}),
+    "rejected": _action(status=Status.REJECTED, decided_by="mallory <!channel>", decided_at=datetime.now(UTC),
+                        note=HOSTILE),
+}
+
+
+@pytest.mark.parametrize("action", CASES.values(), ids=CASES.keys())
+def test_every_approval_message_fits_slacks_limits(action: Action) -> None:
+    blocks = approval_blocks(action)
+    assert check_blocks(blocks) == []
+    for block in Block.parse_all(blocks):
+        block.validate_json()  # slack-sdk's own checks (text lengths, element counts)
+    assert len(fallback_text(action)) <= 4000
+    assert all(len(e.get("value", "")) <= 2000 for b in blocks for e in b.get("elements", []))
+
+
+def test_mentions_and_links_from_an_agent_are_escaped() -> None:
+    assert escape("<!channel> <@U1> <http://x|y> &") == "&lt;!channel&gt; &lt;@U1&gt; &lt;http://x|y&gt; &amp;"
+    assert mrkdwn("<" * 10, 12) == "&lt;&lt;…"  # an entity is never split by cutting
+    for action in CASES.values():
+        rendered = mrkdwn_texts(approval_blocks(action))  # plain_text (the header) never renders mentions
+        assert "<!channel>" not in rendered and "<@U0BOB>" not in rendered and "<https://evil" not in rendered
+
+
+def test_summary_reads_like_a_sentence() -> None:
+    assert summary(_action()) == "Send email to sarah@acme.com — Q3 budget"
+    refund = _action(type="issue_refund", params={"customer_id": "cus_1", "amount": 1200, "currency": "USD"})
+    assert summary(refund) == "Issue refund of 1,200 USD for cus_1"
+
+
+def test_the_edit_modal_is_built_from_the_parameter_schema() -> None:
+    def action(to: Email, note: LongText, amount: float, copies: int, urgent: bool,
+               priority: Literal["low", "high"], tags: list[str], huge: str = "") -> None: ...
+
+    schema = model_from_signature(action, "demo").model_json_schema()
+    current = _action(params={"to": "a@b.co", "note": "hi", "amount": 9.5, "copies": 2, "urgent": True,
+                              "priority": "high", "tags": ["x"], "huge": "h" * 5000})
+    modal = edit_modal(current, schema, MESSAGE)
+    assert check_view(modal) == []
+    View(**modal).validate_json()
+    elements = {b["block_id"]: b["element"] for b in modal["blocks"] if b["type"] == "input"}
+    assert {k: e["type"] for k, e in elements.items()} == {
+        "p:to": "email_text_input", "p:note": "plain_text_input", "p:amount": "number_input",
+        "p:copies": "number_input", "p:urgent": "checkboxes", "p:priority": "static_select",
+        "p:tags": "plain_text_input"}
+    assert elements["p:note"]["multiline"] is True and elements["p:copies"]["is_decimal_allowed"] is False
+    assert elements["p:priority"]["initial_option"]["value"] == '"high"'
+    assert "too long to edit here" in str(modal["blocks"])  # "huge" is kept, not truncated
+
+    submitted = {"state": {"values": {
+        "p:to": {"value": {"type": "email_text_input", "value": "c@d.co"}},
+        "p:amount": {"value": {"type": "number_input", "value": "12.5"}},
+        "p:urgent": {"value": {"type": "checkboxes", "selected_options": []}},
+        "p:priority": {"value": {"type": "static_select", "selected_option": {"value": '"low"'}}},
+        "p:tags": {"value": {"type": "plain_text_input", "value": '["a", "b"]'}},
+    }}}
+    assert edited_params(submitted, schema) == {"to": "c@d.co", "amount": "12.5", "urgent": False,
+                                                "priority": "low", "tags": ["a", "b"]}
+
+
+def test_reject_and_full_value_modals_fit_slacks_limits() -> None:
+    for modal in (reject_modal(CASES["hostile values"], MESSAGE), full_value_modal("k" * 300, HOSTILE * 100)):
+        assert check_view(modal) == []
+        View(**modal).validate_json()
