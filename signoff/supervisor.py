@@ -40,7 +40,7 @@ class Stack:
                 process.kill()
 
 
-def run_stack(workers: int = 1, extra: list[tuple[str, list[str]]] | None = None) -> int:
+def run_stack(workers: int = 1, extra: list[tuple[str, list[str]]] | None = None, bot_port: int = 3000) -> int:
     settings = get_settings()
     url = redis_url(settings)
     stack = Stack(env={**os.environ, "REDIS_URL": url})
@@ -54,6 +54,10 @@ def run_stack(workers: int = 1, extra: list[tuple[str, list[str]]] | None = None
         for number in range(workers):
             stack.start(f"worker-{number + 1}", "worker", "--name", f"signoff-{os.getpid()}-{number + 1}")
         stack.start("scheduler", "scheduler")
+        if settings.slack_bot_token is not None:
+            # With Slack configured, the bot runs too: Socket Mode when there is an app token, else HTTP.
+            mode = ["--socket"] if settings.slack_app_token is not None else ["--http", "--port", str(bot_port)]
+            stack.start("bot", "bot", *mode)
         for name, args in extra or []:
             stack.start(name, *args)
         return stack.wait_any()
