@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench stop clean
+.PHONY: run up test bench stop clean
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Signoff needs Python 3.11 or newer on PATH"; exit 1; }
@@ -14,10 +14,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)  ## Signoff's main job on embedded defaults
+run: $(STAMP)  ## the whole loop on embedded defaults, with a local Slack at http://127.0.0.1:8088
+	$(BIN)/signoff sandbox
+
+up: $(STAMP)  ## Redis, workers, scheduler, and the bot when SLACK_BOT_TOKEN is set (a real Slack)
 	$(BIN)/signoff up
 
 test: $(STAMP)  ## lint, type-check and the whole test suite
+	@bash scripts/ensure-chromium || true
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest

@@ -188,6 +188,12 @@ def cmd_bot(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
+def cmd_sandbox(_rt: Runtime | None, args: argparse.Namespace, out: Output) -> int:
+    from signoff.sandbox.run import run_sandbox
+
+    return run_sandbox(port=args.port, bot_port=args.bot_port, agent=not args.no_agent)
+
+
 def cmd_recover(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
     from workers.worker import recover_abandoned
 
@@ -241,6 +247,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="0.0.0.0")
     p.add_argument("--port", type=int, default=3000)
     p.set_defaults(func=cmd_bot)
+
+    p = sub.add_parser("sandbox", help="the whole loop on this machine, with a local Slack in your browser")
+    p.add_argument("--port", type=int, default=8088, help="the sandbox page and its Web API")
+    p.add_argument("--bot-port", type=int, default=3000)
+    p.add_argument("--no-agent", action="store_true", help="do not run the sample agent at start")
+    p.set_defaults(func=cmd_sandbox, needs_runtime=False)
 
     p = sub.add_parser("scheduler", help="run RQ's cron scheduler for Signoff's periodic jobs")
     p.set_defaults(func=cmd_scheduler)

@@ -48,6 +48,10 @@ class Ticket:
         """Blocks until the action is settled (ran, was rejected...) or `timeout` passes; see `.status`."""
         return Outcome.of(self._signoff.runtime.store.wait_settled(self.id, timeout))
 
+    def wait_until(self, *statuses: Status, timeout: float = 60.0) -> Action:
+        """Blocks until the action is in one of `statuses` (e.g. PENDING_APPROVAL) or `timeout` passes."""
+        return self._signoff.runtime.store.wait_for_status(self.id, statuses, timeout)
+
     def cancel(self, note: str | None = None) -> Action:
         action = self.action
         return lifecycle.cancel(self._signoff.runtime, self.id, by=f"agent:{action.agent}", note=note)

@@ -18,6 +18,10 @@ class Stack:
     env: dict[str, str]
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # SIGTERM (a process manager, `kill`) stops the children as Ctrl-C does.
+        signal.signal(signal.SIGTERM, _interrupt)
+
     def start(self, name: str, *args: str) -> None:
         self.processes[name] = subprocess.Popen([sys.executable, "-m", "signoff.cli", *args], env=self.env)
         log.info("started", process=name, pid=self.processes[name].pid)
@@ -38,6 +42,10 @@ class Stack:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def run_stack(workers: int = 1, extra: list[tuple[str, list[str]]] | None = None, bot_port: int = 3000) -> int:

@@ -113,13 +113,14 @@ class WebApi:
 
     def views_open(self, args: dict[str, Any]) -> Reply:
         trigger_id = args.get("trigger_id") or ""
-        if not self.ws.use_trigger(trigger_id):
+        user = self.ws.use_trigger(trigger_id)
+        if user is None:
             raise SlackError("expired_trigger_id")
         view = _view(args)
         problems = check_view(view)
         if problems:
             raise SlackError("invalid_arguments", response_metadata={"messages": problems})
-        opened = View(self.ws.next_id("V"), args.get("_user", ""), view, trigger_id)
+        opened = View(self.ws.next_id("V"), user, view, trigger_id)
         self.ws.views[opened.id] = opened
         return {"view": {"id": opened.id, **view}}
 

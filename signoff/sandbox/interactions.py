@@ -35,7 +35,7 @@ class Interactions:
     def _envelope(self, kind: str, user_id: str) -> dict[str, Any]:
         return {"type": kind, "user": self._user(user_id), "api_app_id": APP_ID, "token": "unused-legacy-token",
                 "team": {"id": self.ws.team_id, "domain": "sandbox"}, "enterprise": None,
-                "is_enterprise_install": False, "trigger_id": self.ws.new_trigger()}
+                "is_enterprise_install": False, "trigger_id": self.ws.new_trigger(user_id)}
 
     def _post_payload(self, payload: dict[str, Any], **send: Any) -> tuple[int, str]:
         body = urllib.parse.urlencode({"payload": json.dumps(payload)})
@@ -85,7 +85,7 @@ class Interactions:
             "token": "unused-legacy-token", "team_id": self.ws.team_id, "team_domain": "sandbox",
             "channel_id": channel.id, "channel_name": channel.name, "user_id": user_id,
             "user_name": self.ws.users[user_id].name, "command": command, "text": text, "api_app_id": APP_ID,
-            "is_enterprise_install": "false", "trigger_id": self.ws.new_trigger(),
+            "is_enterprise_install": "false", "trigger_id": self.ws.new_trigger(user_id),
             "response_url": f"{self.sandbox.url}response/{channel.id}/{user_id}",
         })
         status, reply = self.sandbox.send_to_bot(body, FORM, **send)

@@ -1,21 +1,89 @@
-"""Routes besides the Web API: response_url replies (and, later, the sandbox's web page)."""
+"""The sandbox's own routes: the page that looks like a Slack channel, and what its clicks do.
+
+Every click or submission on the page becomes the same signed payload Slack would send the bot.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
+from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from signoff.sandbox.server import SlackSandbox
 
 Handled = tuple[int, str, bytes] | None
+JSON = "application/json; charset=utf-8"
+
+
+def _json(payload: Any, status: int = 200) -> Handled:
+    return status, JSON, json.dumps(payload).encode()
+
+
+def state(sandbox: SlackSandbox, user: str) -> dict[str, Any]:
+    """What `user` sees: their channels and messages (ephemeral ones only if meant for them), and their modal."""
+    ws = sandbox.workspace
+    with ws.lock:
+        channels = [c for c in ws.channels.values() if user in c.members]
+        visible = {c.id for c in channels}
+        messages = [asdict(m) for m in ws.messages
+                    if m.channel in visible and (m.ephemeral_to is None or m.ephemeral_to == user)]
+        view = next(({"id": v.id, **v.view} for v in reversed(list(ws.views.values()))
+                     if v.user == user and not v.closed), None)
+        return {
+            "me": user,
+            "users": [{"id": u.id, "name": u.name, "real_name": u.real_name, "is_bot": u.is_bot}
+                      for u in ws.users.values()],
+            "usergroups": {gid: handle for gid, (handle, _) in ws.usergroups.items()},
+            "channels": [{"id": c.id, "name": c.name, "is_im": c.is_im} for c in channels],
+            "messages": messages,
+            "view": view,
+            "version": len(sandbox.calls) + len(ws.messages),
+        }
+
+
+def _click(sandbox: SlackSandbox, args: dict[str, Any]) -> Handled:
+    message = next((m for m in sandbox.workspace.messages
+                    if m.channel == args["channel"] and m.ts == args["ts"]), None)
+    if message is None:
+        return _json({"ok": False, "error": "message_not_found"}, 404)
+    status, body = sandbox.interactions.click(message, args["action_id"], args["user"])
+    return _json({"ok": status == 200, "status": status, "body": body})
+
+
+def _submit(sandbox: SlackSandbox, args: dict[str, Any]) -> Handled:
+    status, body = sandbox.interactions.submit(args["view_id"], args["user"], args.get("values") or {})
+    reply = json.loads(body) if body.strip().startswith("{") else {}
+    return _json({"ok": status == 200, "status": status, "errors": reply.get("errors", {})})
+
+
+def _close(sandbox: SlackSandbox, args: dict[str, Any]) -> Handled:
+    view = sandbox.workspace.views.get(args["view_id"])
+    if view is not None:
+        view.closed = True
+    return _json({"ok": True})
+
+
+def _command(sandbox: SlackSandbox, args: dict[str, Any]) -> Handled:
+    status, _ = sandbox.interactions.command(args.get("text", ""), args["user"], args.get("channel") or "C0APPROVALS")
+    return _json({"ok": status == 200, "status": status})
+
+
+_ACTIONS = {"/ui/click": _click, "/ui/submit": _submit, "/ui/close": _close, "/ui/command": _command}
 
 
 def handle(sandbox: SlackSandbox, verb: str, path: str, args: dict[str, Any]) -> Handled:
     if path == "/healthz":
-        return 200, "application/json", b'{"ok": true}'
+        return _json({"ok": True})
+    if verb == "GET" and path in ("/", "/index.html"):
+        return 200, "text/html; charset=utf-8", files("signoff.sandbox").joinpath("page.html").read_bytes()
+    if verb == "GET" and path == "/ui/state":
+        return _json(state(sandbox, args.get("user") or "U0ALICE"))
+    if verb == "POST" and path in _ACTIONS:
+        return _ACTIONS[path](sandbox, args)
     if verb == "POST" and path.startswith("/response/"):
         _, _, channel_id, user_id = path.split("/", 3)
         sandbox.interactions.record_response(channel_id, user_id, args)
-        return 200, "application/json", json.dumps({"ok": True}).encode()
+        return _json({"ok": True})
     return None

@@ -68,7 +68,7 @@ class Workspace:
     usergroups: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # id -> (handle, users)
     messages: list[Message] = field(default_factory=list)
     views: dict[str, View] = field(default_factory=dict)
-    triggers: dict[str, float] = field(default_factory=dict)
+    triggers: dict[str, tuple[float, str]] = field(default_factory=dict)  # trigger id -> (issued, user)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
@@ -98,15 +98,17 @@ class Workspace:
     def message(self, channel: str, ts: str) -> Message | None:
         return next((m for m in self.messages if m.channel == channel and m.ts == ts and not m.ephemeral_to), None)
 
-    def new_trigger(self) -> str:
+    def new_trigger(self, user: str) -> str:
         trigger = f"{next(self._ids)}.{int(time.time())}.sandbox"
-        self.triggers[trigger] = time.time()
+        self.triggers[trigger] = (time.time(), user)
         return trigger
 
-    def use_trigger(self, trigger_id: str) -> bool:
-        # Slack's trigger ids work once, within 3 seconds.
+    def use_trigger(self, trigger_id: str) -> str | None:
+        """The user a modal opens for; None if the trigger is unknown, used, or older than Slack's 3 seconds."""
         issued = self.triggers.pop(trigger_id, None)
-        return issued is not None and time.time() - issued < 3
+        if issued is None or time.time() - issued[0] >= 3:
+            return None
+        return issued[1]
 
     def im_with(self, users: list[str]) -> Channel:
         members = sorted({*users, BOT_USER.id})

@@ -1,0 +1,37 @@
+"""`signoff sandbox`: the whole approval loop on one machine, with the local Slack in a browser tab."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from signoff.config import get_settings
+from signoff.connection import redis_url
+from signoff.sandbox.server import LOOPBACK, SlackSandbox
+from signoff.supervisor import Stack
+
+
+def run_sandbox(port: int = 8088, bot_port: int = 3000, agent: bool = True) -> int:
+    settings = get_settings()
+    sandbox = SlackSandbox(bot_url=f"http://{LOOPBACK}:{bot_port}/slack/events").start(port)
+    env = {**os.environ, "REDIS_URL": redis_url(settings), "SLACK_API_URL": sandbox.api_url,
+           "SLACK_BOT_TOKEN": sandbox.token, "SLACK_SIGNING_SECRET": sandbox.signing_secret,
+           "SIGNOFF_POLICY": os.environ.get("SIGNOFF_POLICY", "demo"), "SIGNOFF_APPROVAL_CHANNEL": "#approvals"}
+    env.pop("SLACK_APP_TOKEN", None)
+    stack = Stack(env=env)
+    try:
+        stack.start("worker", "worker")
+        stack.start("scheduler", "scheduler")
+        stack.start("bot", "bot", "--http", "--host", LOOPBACK, "--port", str(bot_port))
+        print(f"\nSignoff sandbox: open {sandbox.url}  (bound to {LOOPBACK} only; not a real Slack)\n"
+              f"Policy: {env['SIGNOFF_POLICY']}. Push more actions: .venv/bin/python -m examples.agent\n"
+              "Ctrl-C stops everything.\n", flush=True)
+        if agent:
+            subprocess.run([sys.executable, "-m", "examples.agent"], env=env, check=False)
+        return stack.wait_any()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stack.stop()
+        sandbox.stop()

@@ -1,0 +1,111 @@
+"""The sandbox page in a real headless Chromium: what a newcomer clicks, checked on the page and in Redis."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from signoff import Status
+from tests.actions import issue_refund, send_email
+from tests.helpers import wait_status
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine, and scripts/ensure-chromium "
+                                                          "could not install Debian's package: browser tests skipped")
+# The flags the workplace's own probe uses: headless, and no background calls to the closed network.
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser: Any, sandbox: Any, bot: Any, workers: Any, slack_env: dict[str, str]) -> Iterator[Any]:
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=20_000)
+    workers.start(extra_env=slack_env, policy="demo")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    opened = context.new_page()
+    opened.goto(sandbox.url)
+    yield opened
+    context.close()
+
+
+def _message(page: Any, action_id: str) -> Any:
+    return page.locator(".message", has_text=action_id)
+
+
+def _refund(amount: float = 1200) -> Any:
+    return issue_refund.request(customer_id="cus_4410", amount=amount, agent="support-bot",
+                                reason="Customer threatens to churn")
+
+
+def test_approve_on_the_page_runs_the_action(rt: Any, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    ticket = _refund()
+    message = _message(page, ticket.id)
+    message.get_by_role("button", name="Approve").click()
+    expect(message).to_contain_text("Approved by @alice")
+    expect(message.locator(".thread")).to_contain_text("Ran successfully")
+    assert wait_status(rt, ticket.id, Status.SUCCEEDED).decided_by == "slack:U0ALICE"
+
+
+def test_edit_with_a_validation_error_then_a_fix(rt: Any, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    ticket = send_email.request(to="sarah@client.com", subject="Your Q3 invoice", body="Hi Sarah",
+                                agent="support-bot", reason="Sarah asked")
+    _message(page, ticket.id).get_by_role("button", name="Edit").click()
+    dialog = page.locator('[data-view="signoff_edit_modal"]')
+    expect(dialog).to_be_visible()
+    dialog.locator('[data-block="p:to"]').fill("sarah at client")
+    dialog.locator('[data-submit="yes"]').click()
+    expect(dialog.locator('[data-for="p:to"] .error')).to_have_text("is not an email address")
+    assert rt.store.get(ticket.id).status == Status.PENDING_APPROVAL
+    expect(dialog.locator('[data-block="p:subject"]')).to_have_value("Your Q3 invoice")  # nothing typed is lost
+
+    dialog.locator('[data-block="p:to"]').fill("sarah@client.org")
+    dialog.locator('[data-submit="yes"]').click()
+    expect(dialog).to_be_hidden()
+    expect(_message(page, ticket.id)).to_contain_text("Edited: to: sarah@client.com → sarah@client.org")
+    assert wait_status(rt, ticket.id, Status.SUCCEEDED).params["to"] == "sarah@client.org"
+
+
+def test_reject_with_a_reason(rt: Any, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.select_option("#user", "U0BOB")
+    ticket = _refund(900)
+    _message(page, ticket.id).get_by_role("button", name="Reject").click()
+    page.locator('[data-confirm="yes"]').click()  # Slack's confirm step: "Reject this action?"
+    dialog = page.locator('[data-view="signoff_reject_modal"]')
+    dialog.locator('[data-block="reason"]').fill("Over the refund limit for this customer")
+    dialog.locator('[data-submit="yes"]').click()
+    expect(_message(page, ticket.id)).to_contain_text("Rejected by @bob")
+    outcome = ticket.wait(timeout=20)
+    assert (outcome.status, outcome.note) == (Status.REJECTED, "Over the refund limit for this customer")
+
+
+def test_an_unauthorized_user_is_told_and_nothing_changes(rt: Any, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.select_option("#user", "U0MALLORY")
+    ticket = _refund()
+    _message(page, ticket.id).get_by_role("button", name="Approve").click()
+    notice = page.locator(".message.ephemeral", has_text="can't decide")
+    expect(notice).to_contain_text("rule refunds lets only @alice, @bob decide it")
+    expect(notice).to_contain_text("Only visible to you")
+    assert rt.store.get(ticket.id).status == Status.PENDING_APPROVAL
