@@ -82,6 +82,14 @@ class Approvers(_Strict):
     groups: list[str] = Field(default_factory=list)
 
 
+class Batching(_Strict):
+    """A batch is sent when it holds `max` actions or `window` after its first, whichever comes first."""
+
+    window: Duration = 900.0
+    max: int = Field(default=20, ge=1, le=500)
+    group_by: list[Literal["type", "agent"]] = Field(default=["type"], min_length=1)
+
+
 class Rule(_Strict):
     name: str
     match: Match = Field(default_factory=Match)
@@ -89,11 +97,16 @@ class Rule(_Strict):
     channel: str | None = None
     approvers: Approvers | None = None
     unusual: Unusual | None = None
+    batch: Batching | None = None
 
     @model_validator(mode="after")
-    def _unusual_only_for_escalate(self) -> Rule:
+    def _options_fit_the_mode(self) -> Rule:
         if self.unusual is not None and self.mode != Mode.ESCALATE:
             raise ValueError(f"rule {self.name!r}: 'unusual' applies only to mode escalate")
+        if self.batch is not None and self.mode != Mode.BATCH:
+            raise ValueError(f"rule {self.name!r}: 'batch' applies only to mode batch")
+        if self.mode == Mode.BATCH and self.batch is None:
+            self.batch = Batching()
         return self
 
 

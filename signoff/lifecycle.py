@@ -100,13 +100,16 @@ def apply_routing(rt: Runtime, action: Action, routing: Routing) -> Action:
 
 
 def decide(rt: Runtime, action_id: str, decision: Decision, *, by: str, params: dict[str, Any] | None = None,
-           note: str | None = None, version: int | None = None) -> Action:
-    """A person's decision. Exactly one decision wins; the others get TransitionRefused."""
+           note: str | None = None, version: int | None = None, batch: str | None = None) -> Action:
+    """A person's decision. Exactly one decision wins; the others get TransitionRefused.
+
+    `batch` names the batch decision this one is part of, for the audit log.
+    """
     if decision == "reject":
         rejected = rt.store.transition(
             action_id, Status.REJECTED, allowed_from=DECIDABLE, expect_version=version,
             changes={"decided_by": by, "decided_at": utcnow(), "note": note},
-            event=AuditEvent(action_id=action_id, step="rejected", actor=by, note=note),
+            event=AuditEvent(action_id=action_id, step="rejected", actor=by, note=note, batch=batch),
         )
         _cancel_run_job(rt, action_id)
         notify.decided(rt, rejected)
@@ -124,7 +127,7 @@ def decide(rt: Runtime, action_id: str, decision: Decision, *, by: str, params: 
         action_id, Status.APPROVED, allowed_from=DECIDABLE, changes=changes,
         expect_version=current.version if version is None else version,
         event=AuditEvent(action_id=action_id, step="edited_and_approved" if params_after else "approved",
-                         actor=by, note=note, type=current.type,
+                         actor=by, note=note, type=current.type, batch=batch,
                          params_before=current.params if params_after else None, params_after=params_after),
     )
     if approved.func:

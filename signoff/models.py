@@ -92,6 +92,7 @@ class Action(BaseModel):
     channel: str | None = None
     approvers: dict[str, list[str]] | None = None
     slack: dict[str, str] = Field(default_factory=dict)
+    batch_id: str | None = None
 
     @property
     def params_hash(self) -> str:
@@ -150,4 +151,5 @@ class AuditEvent(BaseModel):
     note: str | None = None
     result: Any = None
     error: str | None = None
+    batch: str | None = None  # set when the decision was part of a batch decision
     id: str | None = None  # the stream entry's id, once written

@@ -13,6 +13,8 @@ SLACK_RETRY = Retry(max=5, interval=[5, 30, 120, 300, 900])
 POST_JOB = "workers.slack_jobs.post_approval_request"
 UPDATE_JOB = "workers.slack_jobs.update_approval_message"
 RESULT_JOB = "workers.slack_jobs.post_run_outcome"
+BATCH_POST_JOB = "workers.slack_jobs.post_batch"
+BATCH_UPDATE_JOB = "workers.slack_jobs.update_batch_message"
 
 
 def pending(rt: Runtime, action: Action) -> None:
@@ -28,3 +30,13 @@ def decided(rt: Runtime, action: Action) -> None:
 def finished(rt: Runtime, action: Action) -> None:
     if rt.slack_enabled and action.slack.get("ts"):
         rt.slack_queue.enqueue(RESULT_JOB, action.id, retry=SLACK_RETRY)
+
+
+def batch_ready(rt: Runtime, batch_id: str) -> None:
+    if rt.slack_enabled:
+        rt.slack_queue.enqueue(BATCH_POST_JOB, batch_id, retry=SLACK_RETRY)
+
+
+def batch_decided(rt: Runtime, batch_id: str) -> None:
+    if rt.slack_enabled:
+        rt.slack_queue.enqueue(BATCH_UPDATE_JOB, batch_id, retry=SLACK_RETRY)

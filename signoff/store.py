@@ -159,9 +159,9 @@ class ActionStore:
         flat = reply[1]
         return _decode(dict(zip(flat[::2], flat[1::2], strict=True)))
 
-    def set_slack(self, action_id: str, slack: dict[str, str]) -> None:
-        """Where the action's Slack message is; not a transition, so no status check and no audit event."""
-        self.connection.hset(action_key(action_id), "slack", json.dumps(slack))
+    def annotate(self, action_id: str, **fields: Any) -> None:
+        """Bookkeeping that is not a transition (its Slack message, its batch): no status check, no audit."""
+        self.connection.hset(action_key(action_id), mapping={k: json.dumps(_jsonable(v)) for k, v in fields.items()})
 
     def list(self, status: Status | None = None, limit: int = 50) -> list[Action]:
         index = status_index(status) if status is not None else ALL_INDEX

@@ -30,6 +30,7 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["REDIS_URL"] = _server.ensure_running()
     os.environ["SIGNOFF_DATA_DIR"] = str(data_dir)
     os.environ["SIGNOFF_LOG_FORMAT"] = "json"
+    os.environ["SIGNOFF_LOG_LEVEL"] = "warning"  # the audit lines of thousands of test actions are noise here
     os.environ.pop("SLACK_BOT_TOKEN", None)
 
 
@@ -67,16 +68,21 @@ def policy_file(tmp_path: Path) -> Callable[[str], str]:
 class Workers:
     """Real `signoff worker` processes, each in its own process group so a test can kill it whole."""
 
-    def __init__(self) -> None:
+    def __init__(self, log_dir: Path) -> None:
         self.processes: list[subprocess.Popen[bytes]] = []
+        self.log_dir = log_dir
+        self.logs: list[Any] = []
 
     def start(self, policy: str | None = None, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         env = {**os.environ, **(extra_env or {})}
         if policy:
             env["SIGNOFF_POLICY"] = policy
+        # The worker's log goes to a file: a pipe nobody reads would fill up and block the worker.
+        log = open(self.log_dir / f"worker-{len(self.processes)}.log", "w")  # noqa: SIM115 - closed in stop_all
+        self.logs.append(log)
         process = subprocess.Popen(
             [sys.executable, "-m", "signoff.cli", "worker", "--name", f"test-{len(self.processes)}-{os.getpid()}"],
-            cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=log,
         )
         self.processes.append(process)
         return process
@@ -91,11 +97,13 @@ class Workers:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+        for log in self.logs:
+            log.close()
 
 
 @pytest.fixture
-def workers(connection: redis.Redis) -> Iterator[Workers]:
-    pool = Workers()
+def workers(connection: redis.Redis, tmp_path: Path) -> Iterator[Workers]:
+    pool = Workers(tmp_path)
     yield pool
     pool.stop_all()
 
@@ -138,7 +146,8 @@ class Bot:
     def __init__(self, env: dict[str, str], port: int) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "signoff.cli", "bot", "--http", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT, env={**os.environ, **env, "SIGNOFF_LOG_FORMAT": "json"}, start_new_session=True,
+            cwd=ROOT, env={**os.environ, **env, "SIGNOFF_LOG_FORMAT": "json", "SIGNOFF_LOG_LEVEL": "info"},
+            start_new_session=True,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.log: list[str] = []
         assert self.process.stderr is not None

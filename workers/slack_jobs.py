@@ -16,6 +16,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot.client import web_client
 from bot.views.approval import approval_blocks, fallback_text, run_outcome_text
+from bot.views.batch import batch_blocks
+from bot.views.batch import fallback as batch_fallback
+from signoff.batches import Batches
 from signoff.models import Action, Status
 from workers.context import job_runtime
 
@@ -57,7 +60,7 @@ def post_approval_request(action_id: str) -> str | None:
     posted = _slack_call(action_id, "chat.postMessage", lambda: client.chat_postMessage(
         channel=channel, text=fallback_text(action), blocks=approval_blocks(action), unfurl_links=False,
         unfurl_media=False))
-    rt.store.set_slack(action_id, {"channel": posted["channel"], "ts": posted["ts"]})
+    rt.store.annotate(action_id, slack={"channel": posted["channel"], "ts": posted["ts"]})
     log.info("approval_posted", action_id=action_id, channel=posted["channel"], ts=posted["ts"])
     # A decision that came (from the CLI, say) before the ts was saved found no message to update.
     if rt.store.get(action_id).status != Status.PENDING_APPROVAL:
@@ -85,3 +88,33 @@ def post_run_outcome(action_id: str) -> None:
     client = _client()
     _slack_call(action_id, "chat.postMessage", lambda: client.chat_postMessage(
         channel=action.slack["channel"], thread_ts=action.slack["ts"], text=run_outcome_text(action)))
+
+
+def post_batch(batch_id: str) -> str | None:
+    rt = job_runtime()
+    batches = Batches(rt.connection)
+    batch = batches.get(batch_id)
+    actions = [rt.store.get(i) for i in batch.items]
+    if batch.slack.get("ts") or not any(a.status == Status.PENDING_APPROVAL for a in actions):
+        return None  # already posted, or every item was decided on its own meanwhile
+    client = _client()
+    channel = _slack_call(batch_id, "conversations.open",
+                          lambda: _destination(actions[0], client, rt.settings.approval_channel))
+    posted = _slack_call(batch_id, "chat.postMessage", lambda: client.chat_postMessage(
+        channel=channel, text=batch_fallback(batch, actions), blocks=batch_blocks(batch, actions)))
+    batches.set_slack(batch_id, posted["channel"], posted["ts"])
+    for action in actions:  # who may decide an item: the members of the channel the batch is in
+        rt.store.annotate(action.id, slack={"channel": posted["channel"]})
+    return str(posted["ts"])
+
+
+def update_batch_message(batch_id: str) -> None:
+    rt = job_runtime()
+    batch = Batches(rt.connection).get(batch_id)
+    if not batch.slack.get("ts"):
+        return
+    actions = [rt.store.get(i) for i in batch.items]
+    client = _client()
+    _slack_call(batch_id, "chat.update", lambda: client.chat_update(
+        channel=batch.slack["channel"], ts=batch.slack["ts"], text=batch_fallback(batch, actions),
+        blocks=batch_blocks(batch, actions)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.authz import MembershipCache
-from bot.listeners import commands, decisions, edits
+from bot.listeners import batches, commands, decisions, edits
 from signoff.runtime import Runtime
 
 
@@ -13,3 +13,4 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
     decisions.register(app, rt, members)
     edits.register(app, rt, members)
     commands.register(app, rt, members)
+    batches.register(app, rt, members)

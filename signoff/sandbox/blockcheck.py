@@ -32,8 +32,9 @@ def _check_element(element: dict[str, Any], where: str, problems: list[str]) -> 
     for option in element.get("options", []):
         if _text_len(option.get("text")) > 75 or len(option.get("value", "")) > 150:
             problems.append(f"{where}: option text over 75 or value over 150 characters")
-    if len(element.get("options", [])) > 100:
-        problems.append(f"{where}: more than 100 options")
+    most = 10 if element.get("type") in ("checkboxes", "radio_buttons") else 100
+    if len(element.get("options", [])) > most:
+        problems.append(f"{where}: more than {most} options")
 
 
 def check_blocks(blocks: list[dict[str, Any]], limit: int = MAX_MESSAGE_BLOCKS) -> list[str]:

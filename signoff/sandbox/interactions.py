@@ -60,6 +60,20 @@ class Interactions:
         }
         return self._post_payload(payload, **send)
 
+    def click_in_view(self, view_id: str, action_id: str, user_id: str, **send: Any) -> tuple[int, str]:
+        """A person clicks a button inside an open modal (e.g. a page of a long list)."""
+        opened = self.ws.views[view_id]
+        element, block_id = _find_element(opened.view.get("blocks", []), action_id)
+        payload = {
+            **self._envelope("block_actions", user_id),
+            "container": {"type": "view", "view_id": view_id},
+            "view": {**opened.view, "id": view_id, "hash": f"{view_id}-hash", "state": {"values": {}}},
+            "actions": [{"type": element["type"], "action_id": action_id, "block_id": block_id,
+                         "text": element.get("text"), "value": element.get("value", ""),
+                         "action_ts": f"{time.time():.6f}"}],
+        }
+        return self._post_payload(payload, **send)
+
     def submit(self, view_id: str, user_id: str, values: dict[str, Any], **send: Any) -> tuple[int, str]:
         """A person submits a modal: Slack's `view_submission`. `values` maps block ids to what was entered."""
         opened = self.ws.views[view_id]

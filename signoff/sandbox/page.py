@@ -44,6 +44,9 @@ def state(sandbox: SlackSandbox, user: str) -> dict[str, Any]:
 
 
 def _click(sandbox: SlackSandbox, args: dict[str, Any]) -> Handled:
+    if args.get("view_id"):
+        status, body = sandbox.interactions.click_in_view(args["view_id"], args["action_id"], args["user"])
+        return _json({"ok": status == 200, "status": status, "body": body})
     message = next((m for m in sandbox.workspace.messages
                     if m.channel == args["channel"] and m.ts == args["ts"]), None)
     if message is None:
