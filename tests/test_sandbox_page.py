@@ -31,11 +31,15 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def page(browser: Any, sandbox: Any, bot: Any, workers: Any, slack_env: dict[str, str]) -> Iterator[Any]:
+def demo_worker(workers: Any, slack_env: dict[str, str]) -> Any:
+    return workers.start(extra_env=slack_env, policy="demo")  # the sandbox's own policy
+
+
+@pytest.fixture
+def page(browser: Any, sandbox: Any, bot: Any) -> Iterator[Any]:
     from playwright.sync_api import expect
 
     expect.set_options(timeout=20_000)
-    workers.start(extra_env=slack_env, policy="demo")
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     opened = context.new_page()
     opened.goto(sandbox.url)
@@ -52,7 +56,7 @@ def _refund(amount: float = 1200) -> Any:
                                 reason="Customer threatens to churn")
 
 
-def test_approve_on_the_page_runs_the_action(rt: Any, page: Any) -> None:
+def test_approve_on_the_page_runs_the_action(rt: Any, page: Any, demo_worker: Any) -> None:
     from playwright.sync_api import expect
 
     ticket = _refund()
@@ -63,7 +67,7 @@ def test_approve_on_the_page_runs_the_action(rt: Any, page: Any) -> None:
     assert wait_status(rt, ticket.id, Status.SUCCEEDED).decided_by == "slack:U0ALICE"
 
 
-def test_edit_with_a_validation_error_then_a_fix(rt: Any, page: Any) -> None:
+def test_edit_with_a_validation_error_then_a_fix(rt: Any, page: Any, demo_worker: Any) -> None:
     from playwright.sync_api import expect
 
     ticket = send_email.request(to="sarah@client.com", subject="Your Q3 invoice", body="Hi Sarah",
@@ -84,7 +88,7 @@ def test_edit_with_a_validation_error_then_a_fix(rt: Any, page: Any) -> None:
     assert wait_status(rt, ticket.id, Status.SUCCEEDED).params["to"] == "sarah@client.org"
 
 
-def test_reject_with_a_reason(rt: Any, page: Any) -> None:
+def test_reject_with_a_reason(rt: Any, page: Any, demo_worker: Any) -> None:
     from playwright.sync_api import expect
 
     page.select_option("#user", "U0BOB")
@@ -99,7 +103,7 @@ def test_reject_with_a_reason(rt: Any, page: Any) -> None:
     assert (outcome.status, outcome.note) == (Status.REJECTED, "Over the refund limit for this customer")
 
 
-def test_an_unauthorized_user_is_told_and_nothing_changes(rt: Any, page: Any) -> None:
+def test_an_unauthorized_user_is_told_and_nothing_changes(rt: Any, page: Any, demo_worker: Any) -> None:
     from playwright.sync_api import expect
 
     page.select_option("#user", "U0MALLORY")
@@ -109,3 +113,22 @@ def test_an_unauthorized_user_is_told_and_nothing_changes(rt: Any, page: Any) ->
     expect(notice).to_contain_text("rule refunds lets only @alice, @bob decide it")
     expect(notice).to_contain_text("Only visible to you")
     assert rt.store.get(ticket.id).status == Status.PENDING_APPROVAL
+
+
+def test_batch_review_on_the_page(rt: Any, page: Any, workers: Any, slack_env: dict[str, str],
+                                  policy_file: Any) -> None:
+    from playwright.sync_api import expect
+
+    workers.start(extra_env=slack_env, policy=policy_file(
+        "rules:\n  - name: outbound\n    match: {type: send_email}\n    mode: batch\n    batch: {max: 3}\n"))
+    tickets = [send_email.request(to=f"lead{i}@client.com", subject=f"Intro {i}", body="Hello",
+                                  agent="sales-bot", reason="new lead") for i in range(3)]
+    batch = page.locator(".message", has_text="Approve these 3 actions: send email from sales-bot")
+    batch.get_by_role("button", name="Review").click()
+    dialog = page.locator('[data-view="signoff_batch_review_modal"]')
+    dialog.get_by_label("Send email to lead1@client.com").uncheck()
+    dialog.get_by_label("Reject them").check()
+    dialog.locator('[data-submit="yes"]').click()
+    expect(batch).to_contain_text("2 approved, 1 rejected")
+    statuses = [t.wait(timeout=20).status for t in tickets]
+    assert statuses == [Status.SUCCEEDED, Status.REJECTED, Status.SUCCEEDED]
