@@ -28,22 +28,29 @@ def encode_event(event: AuditEvent) -> str:
     return json.dumps(payload, separators=(",", ":"))
 
 
+def _entries(connection: redis.Redis, start: str, end: str) -> Iterator[AuditEvent]:
+    """Stream entries from `start` to `end` (XRANGE bounds), a thousand at a time."""
+    while True:
+        batch = cast(list[tuple[bytes, dict[bytes, bytes]]],
+                     connection.xrange(AUDIT_STREAM, min=start, max=end, count=1000))
+        for entry_id, fields in batch:
+            yield AuditEvent.model_validate(
+                {**json.loads(fields[b"e"]), "id": entry_id.decode(), "status_from": fields[b"from"].decode() or None})
+        if len(batch) < 1000:
+            return
+        start = "(" + batch[-1][0].decode()
+
+
 def read_events(
     connection: redis.Redis, since: datetime | None = None, action_id: str | None = None
 ) -> Iterator[AuditEvent]:
     start = f"{int(since.timestamp() * 1000)}-0" if since else "-"
-    while True:
-        batch = cast(list[tuple[bytes, dict[bytes, bytes]]],
-                     connection.xrange(AUDIT_STREAM, min=start, max="+", count=1000))
-        for entry_id, fields in batch:
-            event = AuditEvent.model_validate(
-                {**json.loads(fields[b"e"]), "id": entry_id.decode(), "status_from": fields[b"from"].decode() or None}
-            )
-            if action_id is None or event.action_id == action_id:
-                yield event
-        if len(batch) < 1000:
-            return
-        start = "(" + batch[-1][0].decode()
+    return (e for e in _entries(connection, start, "+") if action_id is None or e.action_id == action_id)
+
+
+def read_events_after(connection: redis.Redis, after: str, until: str) -> Iterator[AuditEvent]:
+    """Events with stream ids after `after` (exclusive; "" for the start) up to `until` (inclusive)."""
+    return _entries(connection, f"({after}" if after else "-", until) if until else iter(())
 
 
 def export(events: Iterator[AuditEvent], fmt: str) -> str:

@@ -22,6 +22,7 @@ class ActionType(BaseModel):
     func: str | None = None  # "module:qualname" a worker imports; None when the agent acts itself
     max_retries: int = 0
     owner: str | None = None
+    undo: str | None = None  # the action type that undoes this one; it takes `action_id`
 
     @cached_property
     def params_model(self) -> type[BaseModel]:

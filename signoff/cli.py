@@ -194,6 +194,20 @@ def cmd_sandbox(_rt: Runtime | None, args: argparse.Namespace, out: Output) -> i
     return run_sandbox(port=args.port, bot_port=args.bot_port, agent=not args.no_agent)
 
 
+def cmd_digest(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
+    from bot.client import web_client
+    from bot.views.digest import digest_text
+    from policies.teams import load_teams
+    from signoff.digests import build
+    from workers.digest_jobs import send_digest
+
+    team = load_teams(rt.settings.teams).get(args.team)
+    digest = build(rt.connection, team) if args.dry_run else send_digest(rt, team, web_client(rt.settings))
+    out.emit({"team": team.name, "items": [a.id for a in digest.ordered()], "sent": not args.dry_run},
+             lambda: digest_text(digest) + ("" if args.dry_run else f"\nsent to {team.channel}"))
+    return 0
+
+
 def cmd_recover(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
     from workers.worker import recover_abandoned
 
@@ -314,6 +328,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--category", help="default: the registered category of --type")
     p.add_argument("--policy", help="policy file (default: SIGNOFF_POLICY)")
     p.set_defaults(func=cmd_policy_explain, needs_runtime="optional")
+
+    p = sub.add_parser("digest", help="show (--dry-run) or send a team's digest now")
+    p.add_argument("--team", required=True)
+    p.add_argument("--dry-run", action="store_true", help="show it; send nothing and keep the team's cursor")
+    p.set_defaults(func=cmd_digest)
 
     p = sub.add_parser("types", help="list registered action types and their parameters")
     p.set_defaults(func=cmd_types)

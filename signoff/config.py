@@ -20,6 +20,7 @@ class Settings(BaseSettings):
 
     # Signoff's own settings carry a SIGNOFF_ prefix.
     policy: str = Field(default="default", validation_alias="SIGNOFF_POLICY")
+    teams: str = Field(default="teams", validation_alias="SIGNOFF_TEAMS")
     data_dir: Path = Field(default=Path(".signoff"), validation_alias="SIGNOFF_DATA_DIR")
     approval_channel: str = Field(default="#approvals", validation_alias="SIGNOFF_APPROVAL_CHANNEL")
     log_format: str = Field(default="auto", validation_alias="SIGNOFF_LOG_FORMAT")  # auto | json | console

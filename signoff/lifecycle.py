@@ -21,7 +21,7 @@ from rq.job import Job
 from policies.routing import Routing
 from signoff import notify
 from signoff.catalog import ActionType
-from signoff.errors import InvalidParams
+from signoff.errors import InvalidParams, SignoffError
 from signoff.models import DECIDABLE, Action, AuditEvent, Mode, Review, Status, utcnow
 from signoff.runtime import Runtime
 
@@ -45,11 +45,12 @@ def _retry(action: Action) -> Retry | None:
 
 
 def request(rt: Runtime, action_type: ActionType, params: dict[str, Any], *, agent: str, reason: str,
-            review: bool = False, submitted_by: str | None = None, register: bool = False) -> Action:
+            review: bool = False, submitted_by: str | None = None,
+            register: list[ActionType] | None = None) -> Action:
     """Validates and records an action and queues it for routing, in one transaction.
 
-    Invalid input raises InvalidParams and queues nothing. `register` also (re)writes the action
-    type to the shared catalogue, as the SDK does for the functions it declares.
+    Invalid input raises InvalidParams and queues nothing. `register` also (re)writes action types
+    to the shared catalogue, as the SDK does for the functions it declares.
     """
     if not agent or not agent.strip():
         raise InvalidParams(action_type.name, ["agent: is required (which agent wants this?)"])
@@ -62,8 +63,8 @@ def request(rt: Runtime, action_type: ActionType, params: dict[str, Any], *, age
     )
     with rt.connection.pipeline(transaction=True) as pipe:
         pipe.multi()  # explicit, as RQ expects of a caller's pipeline
-        if register:
-            rt.catalog.register(action_type, pipe)
+        for declared in register or []:
+            rt.catalog.register(declared, pipe)
         rt.store.create(action, AuditEvent(action_id=action.id, step="requested", actor=f"agent:{agent}",
                                            status_to=str(Status.RECEIVED), type=action.type,
                                            params_after=action.params, note=reason), pipe)
@@ -212,3 +213,21 @@ def _jsonable(value: Any) -> Any:
     except (TypeError, ValueError):
         return repr(value)
     return value
+
+
+def flag(rt: Runtime, action_id: str, *, by: str, note: str | None = None) -> Action:
+    """A reviewer marks an action that ran without approval as wrong; recorded, it changes no status."""
+    action = rt.store.get(action_id)
+    rt.store.annotate(action_id, review=Review.FLAGGED)
+    rt.store.append_audit(AuditEvent(action_id=action_id, step="flagged", actor=by, type=action.type, note=note))
+    return rt.store.get(action_id)
+
+
+def request_undo(rt: Runtime, action_id: str, *, by: str) -> Action:
+    """Requests the undo of a flagged action; it waits for a person whatever the policy says."""
+    action = rt.store.get(action_id)
+    undo = rt.catalog.get(action.type).undo
+    if undo is None:
+        raise SignoffError(f"{action.type} has no undo registered")
+    return request(rt, rt.catalog.get(undo), {"action_id": action_id}, agent=action.agent,
+                   reason=f"Undo of {action.type} {action_id}, flagged by {by}", review=True, submitted_by=by)

@@ -73,8 +73,9 @@ class ActionHandle(Generic[P, R]):
         raise TypeError(f"{self.name} needs sign-off: call {self.name}.request(..., agent=..., reason=...)")
 
     def request(self, *, agent: str, reason: str, review: bool = False, **params: Any) -> Ticket:
+        # Every request rewrites the types this agent declared: the catalogue survives a Redis that lost it.
         action = lifecycle.request(self.signoff.runtime, self.action_type, params, agent=agent, reason=reason,
-                                   review=review, register=True)
+                                   review=review, register=self.signoff.declared)
         return Ticket(self.signoff, action.id)
 
 
@@ -98,6 +99,10 @@ class Signoff:
             self.register()
         return self._runtime
 
+    @property
+    def declared(self) -> list[ActionType]:
+        return list(self._declared)
+
     def register(self) -> None:
         """Writes every action declared on this instance to the shared catalogue (done on connecting)."""
         with self.runtime.connection.pipeline() as pipe:
@@ -105,9 +110,13 @@ class Signoff:
                 self.runtime.catalog.register(action_type, pipe)
             pipe.execute()
 
-    def action(self, name: str, *, category: str | None = None, retries: int = 0,
-               owner: str | None = None) -> Callable[[Callable[P, R]], ActionHandle[P, R]]:
-        """Declares a function as an action that needs sign-off; a worker runs it once allowed."""
+    def action(self, name: str, *, category: str | None = None, retries: int = 0, owner: str | None = None,
+               undo: str | None = None) -> Callable[[Callable[P, R]], ActionHandle[P, R]]:
+        """Declares a function as an action that needs sign-off; a worker runs it once allowed.
+
+        `owner` is the Slack user ID told when someone flags it; `undo` names an action type (taking
+        `action_id`) that a reviewer may request, through approval, to undo it.
+        """
 
         def declare(func: Callable[P, R]) -> ActionHandle[P, R]:
             clashes = [p for p in inspect.signature(func).parameters if p in _RESERVED]
@@ -119,7 +128,7 @@ class Signoff:
             action_type = ActionType(
                 name=name, category=category, func=f"{func.__module__}.{func.__qualname__}",
                 params_schema=model_from_signature(func, name).model_json_schema(),
-                max_retries=retries, owner=owner,
+                max_retries=retries, owner=owner, undo=undo,
             )
             self._declared.append(action_type)
             if self._runtime is not None:

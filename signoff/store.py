@@ -159,6 +159,10 @@ class ActionStore:
         flat = reply[1]
         return _decode(dict(zip(flat[::2], flat[1::2], strict=True)))
 
+    def append_audit(self, event: AuditEvent) -> None:
+        """An event that changes no status (a flag on an action that ran)."""
+        self.connection.xadd(AUDIT_STREAM, {"e": encode_event(event), "from": ""})
+
     def annotate(self, action_id: str, **fields: Any) -> None:
         """Bookkeeping that is not a transition (its Slack message, its batch): no status check, no audit."""
         self.connection.hset(action_key(action_id), mapping={k: json.dumps(_jsonable(v)) for k, v in fields.items()})

@@ -55,3 +55,13 @@ def hang_once(tag: str) -> None:
     connection = _redis()
     connection.rpush(f"test:started:{tag}", str(os.getpid()))
     connection.blpop([f"test:release:{tag}"], timeout=60)
+
+
+@signoff.action("tag_customer", category="internal", owner="U0CAROL", undo="untag_customer")
+def tag_customer(customer_id: str, tag: str) -> dict[str, str]:
+    return {"customer_id": customer_id, "tag": tag}
+
+
+@signoff.action("untag_customer", category="internal", owner="U0CAROL")
+def untag_customer(action_id: str) -> dict[str, str]:
+    return {"undid": action_id}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.authz import MembershipCache
-from bot.listeners import batches, commands, decisions, edits
+from bot.listeners import batches, commands, decisions, digests, edits
 from signoff.runtime import Runtime
 
 
@@ -14,3 +14,4 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
     edits.register(app, rt, members)
     commands.register(app, rt, members)
     batches.register(app, rt, members)
+    digests.register(app, rt, members)

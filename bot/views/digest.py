@@ -1,0 +1,66 @@
+"""The daily digest: counts per agent and type, failures first, unusual items marked, a Flag button each."""
+
+from __future__ import annotations
+
+from bot.views.approval import summary
+from bot.views.blocks import Block, button, context, divider, header, section
+from bot.views.text import humanize, mrkdwn, person
+from signoff.digests import Digest
+from signoff.models import Action, Status
+
+FLAG, UNDO = "signoff_flag", "signoff_request_undo"
+MAX_ITEMS = 30
+
+
+def empty_text(digest: Digest) -> str:
+    return f"Nothing ran without approval for {digest.team.name} since the last digest."
+
+
+def headline(digest: Digest) -> str:
+    failed = f", {len(digest.failures)} failed" if digest.failures else ""
+    return f"Daily digest for {digest.team.name}: {len(digest.items)} actions ran without approval{failed}"
+
+
+def _item(action: Action) -> str:
+    mark = ":warning: *failed*" if action.status == Status.FAILED else (
+        ":triangular_flag_on_post: *flagged*" if action.review == "flagged" else
+        ":eyes: *to review*" if action.review == "pending_review" else ":white_check_mark:")
+    risk = f"\n:grey_exclamation: {mrkdwn('; '.join(action.risk), 500)}" if action.risk else ""
+    error = f"\n{mrkdwn(action.error or '', 300)}" if action.status == Status.FAILED else ""
+    return (f"{mark} {mrkdwn(summary(action), 300)} — {mrkdwn(action.agent, 80)} · rule "
+            f"{mrkdwn(action.rule or '-', 80)} · `{action.id}`{risk}{error}")
+
+
+def digest_blocks(digest: Digest) -> list[Block]:
+    if not digest.items:
+        return [section(empty_text(digest))]
+    per_agent: dict[str, list[str]] = {}
+    for (agent, kind), count in sorted(digest.per_agent_and_type.items()):
+        per_agent.setdefault(agent, []).append(f"{humanize(kind).lower()} x {count}")
+    counts = "\n".join(f"*{mrkdwn(agent, 80)}*: {', '.join(kinds)}" for agent, kinds in per_agent.items())
+    blocks: list[Block] = [header(headline(digest)), section(counts), divider()]
+    ordered = digest.ordered()
+    for action in ordered[:MAX_ITEMS]:
+        blocks.append(section(_item(action), accessory=button("Flag", FLAG, action.id)))
+    if len(ordered) > MAX_ITEMS:
+        blocks.append(context(f"and {len(ordered) - MAX_ITEMS} more: "
+                              f"`signoff digest --team {digest.team.name} --dry-run` lists them all"))
+    blocks.append(context(f"Team *{mrkdwn(digest.team.name, 80)}* · {digest.team.at} {digest.team.timezone}"))
+    return blocks
+
+
+def digest_text(digest: Digest) -> str:
+    """The same digest for a terminal (`signoff digest --dry-run`)."""
+    if not digest.items:
+        return empty_text(digest)
+    lines = [headline(digest)]
+    counts = sorted(digest.per_agent_and_type.items())
+    lines += [f"  {agent}: {humanize(kind).lower()} x {n}" for (agent, kind), n in counts]
+    lines += [f"  [{a.status}{', ' + a.review if a.review != 'none' else ''}] {summary(a)} ({a.agent}, {a.id})"
+              for a in digest.ordered()]
+    return "\n".join(lines)
+
+
+def flagged_text(action: Action, by: str, owner_told: bool) -> str:
+    told = "Its owner has been told." if owner_told else "The agent has no registered owner to tell."
+    return f"{person(by)} flagged *{mrkdwn(summary(action), 300)}* (`{action.id}`). {told}"

@@ -1,0 +1,47 @@
+"""Digest jobs: RQ's cron runs `send_due_digests` every minute; each team's clock decides if it is due."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import structlog
+from slack_sdk import WebClient
+
+from bot.client import web_client
+from bot.views.digest import digest_blocks, empty_text, headline
+from policies.teams import Team, load_teams
+from signoff import digests
+from signoff.digests import Digest
+from signoff.runtime import Runtime
+from workers.context import job_runtime
+
+log = structlog.get_logger("signoff.digest")
+
+
+def send_digest(rt: Runtime, team: Team, client: WebClient) -> Digest:
+    """Builds and posts the team's digest now, then moves its cursor past what it showed."""
+    digest = digests.build(rt.connection, team)
+    if digest.items or team.when_empty == "say":
+        client.chat_postMessage(channel=team.channel, text=headline(digest) if digest.items else empty_text(digest),
+                                blocks=digest_blocks(digest), unfurl_links=False)
+    digests.mark_posted(rt.connection, digest)
+    log.info("digest_sent", team=team.name, items=len(digest.items), until=digest.until)
+    return digest
+
+
+def send_due_digests(now: str | None = None) -> list[str]:
+    """Sends every digest whose time has come (in its team's timezone) and was not sent for that day."""
+    rt = job_runtime()
+    moment = datetime.fromisoformat(now) if now else datetime.now(UTC)
+    sent = []
+    for team in load_teams(rt.settings.teams).teams:
+        local_date = digests.claim(rt.connection, team, moment)
+        if local_date is None:
+            continue
+        try:
+            send_digest(rt, team, web_client(rt.settings))
+        except Exception:
+            digests.release(rt.connection, team, local_date)  # the next minute's run tries again
+            raise
+        sent.append(team.name)
+    return sent
