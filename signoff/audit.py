@@ -16,10 +16,7 @@ from signoff.models import AuditEvent
 
 AUDIT_STREAM = "signoff:audit"
 
-CSV_COLUMNS = [
-    "id", "at", "action_id", "step", "actor", "status_from", "status_to", "type", "rule",
-    "params_before", "params_after", "note", "result", "error",
-]
+CSV_COLUMNS = list(AuditEvent.model_fields)
 
 
 def encode_event(event: AuditEvent) -> str:

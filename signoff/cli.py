@@ -95,7 +95,7 @@ def cmd_show(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_list(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
-    actions = rt.store.list(Status(args.status) if args.status else None, args.limit)
+    actions = rt.store.newest(Status(args.status) if args.status else None, args.limit)
     out.emit([a.model_dump(mode="json") for a in actions],
              lambda: "\n".join(cli_format.action_line(a) for a in actions) or "no actions")
     return 0

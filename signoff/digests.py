@@ -16,7 +16,6 @@ import redis
 
 from policies.teams import Team
 from signoff.audit import AUDIT_STREAM, read_events_after
-from signoff.errors import ActionNotFound
 from signoff.models import Action, Status
 from signoff.store import ActionStore
 
@@ -70,19 +69,9 @@ def build(connection: redis.Redis, team: Team) -> Digest:
     since = (cast(bytes | None, connection.get(cursor_key(team.name))) or b"").decode()
     newest = cast(list[tuple[bytes, dict[bytes, bytes]]], connection.xrevrange(AUDIT_STREAM, count=1))
     until = newest[0][0].decode() if newest else since
-    store = ActionStore(connection)
-    seen: set[str] = set()
-    items: list[Action] = []
-    for event in read_events_after(connection, since, until):
-        if event.step not in ("succeeded", "failed") or event.action_id in seen:
-            continue
-        seen.add(event.action_id)
-        try:
-            action = store.get(event.action_id)
-        except ActionNotFound:
-            continue
-        if _watched(team, action):
-            items.append(action)
+    ended = dict.fromkeys(e.action_id for e in read_events_after(connection, since, until)
+                          if e.step in ("succeeded", "failed"))
+    items = [a for a in ActionStore(connection).get_many(list(ended)) if _watched(team, a)]
     return Digest(team=team, since=since, until=until, items=items)
 
 

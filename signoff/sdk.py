@@ -161,7 +161,7 @@ class Signoff:
 
     def actions(self, status: Status | None = None, limit: int = 50) -> list[Action]:
         """The newest actions, all or those in one status."""
-        return self.runtime.store.list(status, limit)
+        return self.runtime.store.newest(status, limit)
 
     def decide(self, action_id: str, decision: lifecycle.Decision, *, by: str,
                params: dict[str, Any] | None = None, note: str | None = None,

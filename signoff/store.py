@@ -167,12 +167,16 @@ class ActionStore:
         """Bookkeeping that is not a transition (its Slack message, its batch): no status check, no audit."""
         self.connection.hset(action_key(action_id), mapping={k: json.dumps(_jsonable(v)) for k, v in fields.items()})
 
-    def list(self, status: Status | None = None, limit: int = 50) -> list[Action]:
+    def newest(self, status: Status | None = None, limit: int = 50) -> list[Action]:
         index = status_index(status) if status is not None else ALL_INDEX
         ids = cast(list[bytes], self.connection.zrevrange(index, 0, limit - 1))
+        return self.get_many([i.decode() for i in ids])
+
+    def get_many(self, action_ids: list[str]) -> list[Action]:
+        """The actions that exist among `action_ids`, in that order, in one round trip."""
         with self.connection.pipeline(transaction=False) as pipe:
-            for action_id in ids:
-                pipe.hgetall(action_key(action_id.decode()))
+            for action_id in action_ids:
+                pipe.hgetall(action_key(action_id))
             rows = pipe.execute()
         return [_decode(row) for row in rows if row]
 

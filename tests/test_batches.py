@@ -98,4 +98,4 @@ def test_a_large_batch_stays_within_slacks_limits_and_pages_its_review(
     assert [len(g["element"]["options"]) for g in groups] == [10] * 5
     sandbox.interactions.click_in_view(modal.id, "signoff_batch_page", ALICE)
     sandbox.wait_for(lambda: "Page 2 of 3" in text_of(modal.view["blocks"]))
-    assert Batches(rt.connection).get(rt.store.list(limit=1)[0].batch_id or "").status == "sent"
+    assert Batches(rt.connection).get(rt.store.newest(limit=1)[0].batch_id or "").status == "sent"

@@ -138,7 +138,7 @@ def test_flag_tells_the_owner_and_offers_an_undo_through_approval(
 
     sandbox.interactions.click(offer, "signoff_request_undo", "U0BOB")
     ephemeral_to(sandbox, "U0BOB", "Undo requested")
-    undo = next(a for a in rt.store.list() if a.type == "untag_customer")
+    undo = next(a for a in rt.store.newest() if a.type == "untag_customer")
     assert undo.params == {"action_id": tagged.id}
     assert wait_status(rt, undo.id, Status.PENDING_APPROVAL).risk == ["the agent asked for review"]
     approval_message(sandbox, undo.id)  # asked like any other action

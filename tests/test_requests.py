@@ -12,7 +12,7 @@ from tests.actions import send_email
 
 def _nothing_queued(rt) -> None:  # type: ignore[no-untyped-def]
     assert rt.actions_queue.count == 0
-    assert rt.store.list() == []
+    assert rt.store.newest() == []
 
 
 def test_a_valid_request_is_recorded_and_queued_for_routing(rt) -> None:

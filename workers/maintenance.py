@@ -16,7 +16,7 @@ from workers.worker import recover_abandoned
 def release_stranded(rt: Runtime) -> int:
     """Approved actions whose run job was never enqueued (the decider died in between)."""
     released = 0
-    for action in rt.store.list(Status.APPROVED, limit=1000):
+    for action in rt.store.newest(Status.APPROVED, limit=1000):
         if not action.func:
             continue
         try:

@@ -24,7 +24,7 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
         words = (command.get("text") or "").split()
         user = command["user_id"]
         if words[:1] == ["pending"]:
-            waiting = [a for a in rt.store.list(Status.PENDING_APPROVAL, limit=200)
+            waiting = [a for a in rt.store.newest(Status.PENDING_APPROVAL, limit=200)
                        if refusal(a, user, members) is None]
             if not waiting:
                 ack(text="Nothing waits for your decision. :tada:")
