@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -90,6 +91,32 @@ class Batching(_Strict):
     group_by: list[Literal["type", "agent"]] = Field(default=["type"], min_length=1)
 
 
+class Level(_Strict):
+    """One step of an escalation chain: who is asked, and for how long before the next step is."""
+
+    approvers: Approvers | None = None
+    oncall: str | None = None  # a name from the policy's `oncall` table
+    after: Duration
+
+
+class Hours(_Strict):
+    """Business hours: outside them, actions this rule would run wait for a person instead."""
+
+    timezone: str = "UTC"
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+        default=["mon", "tue", "wed", "thu", "fri"], min_length=1)
+    start: str = "09:00"
+    end: str = "18:00"
+
+
+class Freeze(_Strict):
+    """A change freeze: during it, actions this rule would run wait for a person instead."""
+
+    start: datetime
+    end: datetime
+    reason: str = "change freeze"
+
+
 class Rule(_Strict):
     name: str
     match: Match = Field(default_factory=Match)
@@ -98,6 +125,15 @@ class Rule(_Strict):
     approvers: Approvers | None = None
     unusual: Unusual | None = None
     batch: Batching | None = None
+    # Waiting for people: how long, what then, reminders, escalation, how many approvals.
+    deadline: Duration | None = None
+    on_expiry: Literal["expire", "reject", "run"] | None = None
+    expiry_note: str | None = None
+    remind_every: Duration | None = None
+    escalation: list[Level] | None = Field(default=None, min_length=1)
+    approvals: int = Field(default=1, ge=1, le=10)
+    outside_hours: Hours | None = None
+    freezes: list[Freeze] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _options_fit_the_mode(self) -> Rule:
@@ -117,8 +153,17 @@ class Runaway(_Strict):
     window: Duration = 60.0
 
 
+class Defaults(_Strict):
+    """What every rule that waits for a person gets unless it says otherwise."""
+
+    deadline: Duration = 86400.0
+    on_expiry: Literal["expire", "reject", "run"] = "expire"
+
+
 class Policy(_Strict):
     own_domains: list[str] = Field(default_factory=list)
+    defaults: Defaults = Field(default_factory=Defaults)
+    oncall: dict[str, str] = Field(default_factory=dict)  # name -> Slack user ID of who is on call
     approve_everything: bool = False
     runaway: Runaway = Field(default_factory=Runaway)
     rules: list[Rule]
@@ -130,4 +175,7 @@ class Policy(_Strict):
             if rule.name in seen:
                 raise ValueError(f"two rules are named {rule.name!r}; names must be unique")
             seen.add(rule.name)
+            for level in rule.escalation or []:
+                if level.oncall is not None and level.oncall not in self.oncall:
+                    raise ValueError(f"rule {rule.name!r}: on-call {level.oncall!r} is not in the oncall table")
         return self

@@ -75,10 +75,13 @@ def request(rt: Runtime, action_type: ActionType, params: dict[str, Any], *, age
 
 
 def apply_routing(rt: Runtime, action: Action, routing: Routing) -> Action:
+    approvers = routing.rule.approvers.model_dump() if routing.rule.approvers else None
+    if routing.waiting and routing.waiting.chain:
+        approvers = routing.waiting.approvers_now()
     changes: dict[str, Any] = {
         "mode": routing.mode, "rule": routing.rule.name, "risk": routing.risk,
-        "observations": routing.observations, "channel": routing.rule.channel,
-        "approvers": routing.rule.approvers.model_dump() if routing.rule.approvers else None,
+        "observations": routing.observations, "channel": routing.rule.channel, "approvers": approvers,
+        "waiting": routing.waiting,
     }
     if routing.hold:
         if action.func:
@@ -112,10 +115,22 @@ def decide(rt: Runtime, action_id: str, decision: Decision, *, by: str, params: 
             changes={"decided_by": by, "decided_at": utcnow(), "note": note},
             event=AuditEvent(action_id=action_id, step="rejected", actor=by, note=note, batch=batch),
         )
-        _cancel_run_job(rt, action_id)
+        cancel_run_job(rt, action_id)
         notify.decided(rt, rejected)
         return rejected
     current = rt.store.get(action_id)
+    quorum = current.waiting.quorum if current.waiting else 1
+    if quorum > 1 and by != "policy:deadline":
+        if params is not None:
+            raise SignoffError(f"this action needs {quorum} approvals, so it cannot be edited on approval: "
+                               "reject it with a note and let the agent ask again")
+        votes = rt.store.vote(action_id, by, expect_version=version, event=AuditEvent(
+            action_id=action_id, step="voted", actor=by, note=note, type=current.type, batch=batch))
+        if votes < quorum:
+            voted = rt.store.get(action_id)
+            notify.decided(rt, voted)  # the message shows each approval as it comes
+            return voted
+        note = note or f"{votes} of {quorum} approvals"
     changes: dict[str, Any] = {"decided_by": by, "decided_at": utcnow(), "note": note}
     params_after = None
     if params is not None:
@@ -150,7 +165,7 @@ def release_run_job(rt: Runtime, action: Action) -> None:
     rt.actions_queue.enqueue_job(job)
 
 
-def _cancel_run_job(rt: Runtime, action_id: str) -> None:
+def cancel_run_job(rt: Runtime, action_id: str) -> None:
     with contextlib.suppress(NoSuchJobError):
         Job.fetch(run_job_id(action_id), connection=rt.connection).cancel()
 
@@ -161,7 +176,7 @@ def cancel(rt: Runtime, action_id: str, *, by: str, note: str | None = None) -> 
         action_id, Status.CANCELED, allowed_from={Status.RECEIVED, Status.PENDING_APPROVAL},
         changes={"note": note}, event=AuditEvent(action_id=action_id, step="canceled", actor=by, note=note),
     )
-    _cancel_run_job(rt, action_id)
+    cancel_run_job(rt, action_id)
     notify.decided(rt, canceled)
     return canceled
 

@@ -58,6 +58,32 @@ def params_hash(params: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
+class WaitLevel(BaseModel):
+    """One escalation level, resolved to Slack user and group IDs."""
+
+    users: list[str] = Field(default_factory=list)
+    groups: list[str] = Field(default_factory=list)
+    after: float
+
+
+class Waiting(BaseModel):
+    """How an action waits for people: its deadline, what happens then, reminders, escalation, quorum."""
+
+    deadline_at: datetime
+    on_expiry: str = "expire"  # expire | reject | run
+    expiry_note: str | None = None
+    remind_every: float | None = None
+    chain: list[WaitLevel] = Field(default_factory=list)
+    level: int = 0  # the chain's current level, from 0
+    quorum: int = 1
+
+    def approvers_now(self) -> dict[str, list[str]]:
+        """Everyone asked so far: a level that escalated may still decide."""
+        asked = self.chain[: self.level + 1]
+        return {"users": sorted({u for lv in asked for u in lv.users}),
+                "groups": sorted({g for lv in asked for g in lv.groups})}
+
+
 class Action(BaseModel):
     id: str = Field(default_factory=new_action_id)
     type: str
@@ -93,6 +119,8 @@ class Action(BaseModel):
     approvers: dict[str, list[str]] | None = None
     slack: dict[str, str] = Field(default_factory=dict)
     batch_id: str | None = None
+    waiting: Waiting | None = None
+    votes: list[dict[str, str]] = Field(default_factory=list)  # {"by", "at"}: approvals toward a quorum
 
     @property
     def params_hash(self) -> str:

@@ -13,6 +13,8 @@ SLACK_RETRY = Retry(max=5, interval=[5, 30, 120, 300, 900])
 POST_JOB = "workers.slack_jobs.post_approval_request"
 UPDATE_JOB = "workers.slack_jobs.update_approval_message"
 RESULT_JOB = "workers.slack_jobs.post_run_outcome"
+ESCALATED_JOB = "workers.slack_jobs.post_escalation"
+REMINDER_JOB = "workers.slack_jobs.post_reminder"
 BATCH_POST_JOB = "workers.slack_jobs.post_batch"
 BATCH_UPDATE_JOB = "workers.slack_jobs.update_batch_message"
 
@@ -40,3 +42,13 @@ def batch_ready(rt: Runtime, batch_id: str) -> None:
 def batch_decided(rt: Runtime, batch_id: str) -> None:
     if rt.slack_enabled:
         rt.slack_queue.enqueue(BATCH_UPDATE_JOB, batch_id, retry=SLACK_RETRY)
+
+
+def escalated(rt: Runtime, action: Action) -> None:
+    if rt.slack_enabled and action.slack.get("ts"):
+        rt.slack_queue.enqueue(ESCALATED_JOB, action.id, retry=SLACK_RETRY)
+
+
+def reminder(rt: Runtime, action: Action) -> None:
+    if rt.slack_enabled and action.slack.get("ts"):
+        rt.slack_queue.enqueue(REMINDER_JOB, action.id, retry=SLACK_RETRY)

@@ -17,7 +17,7 @@ import redis
 from redis.client import Pipeline
 
 from signoff.audit import AUDIT_STREAM, encode_event
-from signoff.errors import ActionNotFound, StaleVersion, TransitionRefused
+from signoff.errors import ActionNotFound, SignoffError, StaleVersion, TransitionRefused
 from signoff.models import FINAL, Action, AuditEvent, Status, utcnow
 
 PREFIX = "signoff"
@@ -68,6 +68,35 @@ return {'ok', redis.call('HGETALL', key)}
 """
 
 
+_VOTE = """
+local key = KEYS[1]
+local status = redis.call('HGET', key, 'status')
+if not status then return {'missing'} end
+if status ~= '"pending_approval"' then
+  return {'refused', status, redis.call('HGET', key, 'decided_by') or 'null',
+          redis.call('HGET', key, 'decided_at') or 'null'}
+end
+if ARGV[3] ~= '' and redis.call('HGET', key, 'version') ~= ARGV[3] then
+  return {'stale', redis.call('HGET', key, 'version')}
+end
+local votes = redis.call('HGET', key, 'votes') or '[]'
+if string.find(votes, '"by":' .. ARGV[1], 1, true) then return {'duplicate'} end
+-- Appended as text: a JSON round trip in Lua would turn an empty list into an object.
+if votes == '[]' then votes = '[' .. ARGV[2] .. ']' else votes = string.sub(votes, 1, -2) .. ',' .. ARGV[2] .. ']' end
+redis.call('HSET', key, 'votes', votes)
+redis.call('XADD', KEYS[2], '*', 'e', ARGV[4], 'from', 'pending_approval')
+redis.call('PUBLISH', ARGV[5], string.sub(redis.call('HGET', key, 'id'), 2, -2) .. ' pending_approval')
+local _, count = string.gsub(votes, '"by":', '')
+return {'ok', count}
+"""
+
+
+class AlreadyVoted(TransitionRefused):
+    def __init__(self, action_id: str, by: str) -> None:
+        SignoffError.__init__(self, f"{by} has already approved {action_id}; it needs approvals from other people")
+        self.action_id, self.status, self.decided_by, self.decided_at = action_id, "pending_approval", None, None
+
+
 def action_key(action_id: str) -> str:
     return f"{PREFIX}:action:{action_id}"
 
@@ -95,6 +124,7 @@ class ActionStore:
     def __init__(self, connection: redis.Redis) -> None:
         self.connection = connection
         self._transition = connection.register_script(_TRANSITION)
+        self._vote = connection.register_script(_VOTE)
 
     def create(self, action: Action, event: AuditEvent, pipe: Pipeline | None = None) -> Action:
         """Records a new action; with `pipe`, as part of the caller's transaction."""
@@ -162,6 +192,25 @@ class ActionStore:
     def append_audit(self, event: AuditEvent) -> None:
         """An event that changes no status (a flag on an action that ran)."""
         self.connection.xadd(AUDIT_STREAM, {"e": encode_event(event), "from": ""})
+
+    def vote(self, action_id: str, by: str, event: AuditEvent, expect_version: int | None = None) -> int:
+        """Adds one person's approval toward a quorum; returns how many approvals it now has."""
+        vote = json.dumps({"by": by, "at": utcnow().isoformat()}, separators=(",", ":"))
+        reply = self._vote(keys=[action_key(action_id), AUDIT_STREAM], args=[
+            json.dumps(by), vote, "" if expect_version is None else json.dumps(expect_version),
+            encode_event(event), TRANSITIONS_CHANNEL])
+        outcome = reply[0].decode()
+        if outcome == "missing":
+            raise ActionNotFound(action_id)
+        if outcome == "duplicate":
+            raise AlreadyVoted(action_id, by)
+        if outcome == "stale":
+            raise StaleVersion(action_id, expect_version or 0, json.loads(reply[1]))
+        if outcome == "refused":
+            decided_at = json.loads(reply[3])
+            raise TransitionRefused(action_id, json.loads(reply[1]), json.loads(reply[2]),
+                                    datetime.fromisoformat(decided_at) if decided_at else None)
+        return int(reply[1])
 
     def annotate(self, action_id: str, **fields: Any) -> None:
         """Bookkeeping that is not a transition (its Slack message, its batch): no status check, no audit."""

@@ -52,7 +52,7 @@ def test_agent_and_reason_are_required(rt) -> None:
 
 def test_an_unknown_action_type_names_the_known_ones(rt) -> None:
     send_email.request(to="a@b.co", subject="s", body="b", agent="bot", reason="r")  # registers send_email
-    with pytest.raises(UnknownActionType, match=r"unknown action type 'send_mail' \(known: send_email\)"):
+    with pytest.raises(UnknownActionType, match=r"unknown action type .send_mail. \(known: .*\bsend_email\b"):
         Signoff(connection=rt.connection).submit("send_mail", {}, agent="bot", reason="r")
 
 

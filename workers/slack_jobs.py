@@ -15,9 +15,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.client import web_client
-from bot.views.approval import approval_blocks, fallback_text, run_outcome_text
+from bot.views.approval import approval_blocks, fallback_text, mentions, run_outcome_text
 from bot.views.batch import batch_blocks
 from bot.views.batch import fallback as batch_fallback
+from bot.views.text import when
 from signoff.batches import Batches
 from signoff.models import Action, Status
 from workers.context import job_runtime
@@ -118,3 +119,30 @@ def update_batch_message(batch_id: str) -> None:
     _slack_call(batch_id, "chat.update", lambda: client.chat_update(
         channel=batch.slack["channel"], ts=batch.slack["ts"], text=batch_fallback(batch, actions),
         blocks=batch_blocks(batch, actions)))
+
+
+def _thread_reply(action_id: str, text: str) -> None:
+    action = job_runtime().store.get(action_id)
+    if not action.slack.get("ts"):
+        return
+    client = _client()
+    _slack_call(action_id, "chat.postMessage", lambda: client.chat_postMessage(
+        channel=action.slack["channel"], thread_ts=action.slack["ts"], text=text))
+
+
+def post_escalation(action_id: str) -> None:
+    update_approval_message(action_id)
+    action = job_runtime().store.get(action_id)
+    assert action.waiting is not None
+    level = action.waiting.chain[action.waiting.level]
+    _thread_reply(action_id, f":arrow_up: Level {action.waiting.level} did not answer in time: now asking "
+                             f"{mentions({'users': level.users, 'groups': level.groups})}.")
+
+
+def post_reminder(action_id: str) -> None:
+    action = job_runtime().store.get(action_id)
+    if action.waiting is None:
+        return
+    asked = mentions(action.approvers) or "Reviewers"
+    _thread_reply(action_id, f":bell: Reminder: {asked}, this still waits for a decision. "
+                             f"It expires {when(action.waiting.deadline_at)}.")

@@ -61,10 +61,37 @@ def _parameter_blocks(action: Action) -> list[Block]:
     return blocks
 
 
+def mentions(approvers: dict[str, list[str]] | None) -> str:
+    approvers = approvers or {}
+    return ", ".join([f"<@{u}>" for u in approvers.get("users", [])] +
+                     [f"<!subteam^{g}>" for g in approvers.get("groups", [])])
+
+
+def _waiting_lines(action: Action) -> list[str]:
+    waiting = action.waiting
+    if waiting is None or action.status != Status.PENDING_APPROVAL:
+        return []
+    lines = []
+    if waiting.quorum > 1:
+        voters = ", ".join(person(v["by"]) for v in action.votes) or "none yet"
+        lines.append(f":ballot_box_with_check: Approvals: {voters} ({len(action.votes)} of {waiting.quorum} needed)")
+    if waiting.chain and waiting.level > 0:
+        level = waiting.chain[waiting.level]
+        lines.append(f":arrow_up: Escalated to level {waiting.level + 1} of {len(waiting.chain)}: now asking "
+                     f"{mentions({'users': level.users, 'groups': level.groups})}, because level {waiting.level} "
+                     f"did not answer in time")
+    then = {"reject": "then it is rejected", "run": "then it runs"}.get(waiting.on_expiry, "then it won't run")
+    lines.append(f":hourglass_flowing_sand: Expires {when(waiting.deadline_at)}; {then}")
+    return lines
+
+
 def _context_blocks(action: Action) -> list[Block]:
     blocks = []
     if action.risk:
         blocks.append(section(":warning: *Unusual:* " + mrkdwn("; ".join(action.risk), 2900)))
+    waiting = _waiting_lines(action)
+    if waiting:
+        blocks.append(section("\n".join(waiting)))
     rule = f"Rule *{escape(action.rule or '-')}* ({action.mode or '-'})"
     blocks.append(context(rule, f"Requested {when(action.created_at)} · `{action.id}` · v{action.version}"))
     return blocks
@@ -98,7 +125,7 @@ def _outcome_line(action: Action) -> str | None:
     lines = {
         Status.REJECTED: f":x: *Rejected* by {by} {at}{note}",
         Status.CANCELED: f":no_entry_sign: *Canceled* by the agent{note}",
-        Status.EXPIRED: ":hourglass: *Expired*: nobody decided in time; it did not run",
+        Status.EXPIRED: ":hourglass: *Expired*: nobody decided in time; it did not run" + note,
     }
     if action.status in lines:
         return lines[action.status]

@@ -1,0 +1,20 @@
+"""RQ jobs for the moments an action's waiting reaches: expiry, escalation, reminders."""
+
+from __future__ import annotations
+
+from signoff import deadlines
+from workers.context import job_runtime
+
+
+def expire(action_id: str) -> str | None:
+    action = deadlines.expire(job_runtime(), action_id)
+    return str(action.status) if action else None
+
+
+def escalate(action_id: str, level: int) -> int | None:
+    action = deadlines.escalate(job_runtime(), action_id, level)
+    return action.waiting.level if action and action.waiting else None
+
+
+def remind(action_id: str) -> bool:
+    return deadlines.remind(job_runtime(), action_id)
