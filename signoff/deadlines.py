@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from signoff import lifecycle, notify
 from signoff.errors import SignoffError
-from signoff.models import Action, AuditEvent, Status, utcnow
+from signoff.models import Action, AuditEvent, Status, Waiting, utcnow
 from signoff.runtime import Runtime
 
 ESCALATE_JOB = "workers.deadline_jobs.escalate"
@@ -23,18 +23,18 @@ def _at(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def schedule(rt: Runtime, action: Action) -> None:
-    """Called once an action starts to wait: its first escalation or its expiry, and its first reminder."""
-    waiting = action.waiting
-    if waiting is None:
-        return
+def schedule(rt: Runtime, action_id: str, waiting: Waiting) -> None:
+    """Before an action starts to wait: its first escalation or its expiry, and its first reminder.
+
+    Scheduled first, so no one can see the action waiting without its deadline already in Redis.
+    """
     now = utcnow()
     if waiting.chain:
-        rt.actions_queue.enqueue_at(_at(now + timedelta(seconds=waiting.chain[0].after)), ESCALATE_JOB, action.id, 1)
+        rt.actions_queue.enqueue_at(_at(now + timedelta(seconds=waiting.chain[0].after)), ESCALATE_JOB, action_id, 1)
     else:
-        rt.actions_queue.enqueue_at(_at(waiting.deadline_at), EXPIRE_JOB, action.id)
+        rt.actions_queue.enqueue_at(_at(waiting.deadline_at), EXPIRE_JOB, action_id)
     if waiting.remind_every:
-        rt.actions_queue.enqueue_at(_at(now + timedelta(seconds=waiting.remind_every)), REMIND_JOB, action.id)
+        rt.actions_queue.enqueue_at(_at(now + timedelta(seconds=waiting.remind_every)), REMIND_JOB, action_id)
 
 
 def expire(rt: Runtime, action_id: str) -> Action | None:

@@ -87,6 +87,10 @@ def apply_routing(rt: Runtime, action: Action, routing: Routing) -> Action:
         if action.func:
             # The run job exists before anyone can see the action waiting, so any approval finds it.
             _run_job(rt, action).save()
+        if routing.waiting:
+            from signoff import deadlines  # deadlines builds on this module
+
+            deadlines.schedule(rt, action.id, routing.waiting)
         return rt.store.transition(
             action.id, Status.PENDING_APPROVAL, allowed_from={Status.RECEIVED}, changes=changes,
             event=AuditEvent(action_id=action.id, step="held", actor=f"policy:{routing.rule.name}",

@@ -26,3 +26,21 @@ def blpop_text(rt: Runtime, key: str, timeout: float = DEADLINE) -> str:
         if popped is not None:
             return popped[1].decode()
     raise AssertionError(f"nothing arrived on {key} within {timeout}s")
+
+
+def advance(rt: Runtime, seconds: float) -> int:
+    """Time driven by the test: whatever RQ's scheduler would start within `seconds` is started now.
+
+    Returns how many scheduled jobs were released to their queues.
+    """
+    from rq.job import Job
+
+    moment = int(time.time() + seconds)
+    released = 0
+    for queue in (rt.actions_queue, rt.slack_queue):
+        registry = queue.scheduled_job_registry
+        for job_id in registry.get_jobs_to_schedule(moment):
+            registry.remove(job_id)
+            queue.enqueue_job(Job.fetch(job_id, connection=rt.connection))
+            released += 1
+    return released

@@ -20,7 +20,7 @@ from rq.utils import import_attribute
 
 from policies.routing import route
 from policies.rules import Batching
-from signoff import deadlines, lifecycle, notify
+from signoff import lifecycle, notify
 from signoff.batches import Batches
 from signoff.errors import TransitionRefused
 from signoff.logging import log
@@ -39,8 +39,6 @@ def process_action(action_id: str) -> str:
         routing = route(rt.policy, rt.signals, action)
         action = lifecycle.apply_routing(rt, action, routing)
         log.info("routed", action_id=action_id, status=action.status, rule=action.rule, risk=action.risk)
-        if action.status == Status.PENDING_APPROVAL:
-            deadlines.schedule(rt, action)
         if action.status == Status.PENDING_APPROVAL and routing.rule.batch is not None:
             _add_to_batch(rt, action, routing.rule.name, routing.rule.batch)
         elif action.status == Status.PENDING_APPROVAL:

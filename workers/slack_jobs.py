@@ -36,7 +36,8 @@ def _destination(action: Action, client: WebClient, default_channel: str) -> str
     if action.channel:
         return action.channel
     users = (action.approvers or {}).get("users", [])
-    if users:  # a rule that names people and no channel asks them in a direct message
+    escalates = bool(action.waiting and action.waiting.chain)  # later levels must see the same message
+    if users and not escalates:  # a rule that names people and no channel asks them in a direct message
         return str(client.conversations_open(users=",".join(users))["channel"]["id"])
     return default_channel
 
