@@ -21,7 +21,7 @@ from rq.job import Job
 from policies.routing import Routing
 from signoff import notify
 from signoff.catalog import ActionType
-from signoff.errors import InvalidParams, SignoffError
+from signoff.errors import InvalidParams, NotAllowed, SignoffError
 from signoff.models import DECIDABLE, Action, AuditEvent, Mode, Review, Status, utcnow
 from signoff.runtime import Runtime
 
@@ -111,8 +111,10 @@ def decide(rt: Runtime, action_id: str, decision: Decision, *, by: str, params: 
            note: str | None = None, version: int | None = None, batch: str | None = None) -> Action:
     """A person's decision. Exactly one decision wins; the others get TransitionRefused.
 
-    `batch` names the batch decision this one is part of, for the audit log.
+    `batch` names the batch decision this one is part of, for the audit log. Nobody decides (or
+    counts toward the quorum of) an action they submitted or whose agent they own.
     """
+    _refuse_own(rt.store.get(action_id), by)
     if decision == "reject":
         rejected = rt.store.transition(
             action_id, Status.REJECTED, allowed_from=DECIDABLE, expect_version=version,
@@ -159,6 +161,12 @@ def decide(rt: Runtime, action_id: str, decision: Decision, *, by: str, params: 
 def _run_job(rt: Runtime, action: Action) -> Job:
     return Job.create(RUN_JOB, args=(action.id,), id=run_job_id(action.id), connection=rt.connection,
                       origin=rt.actions_queue.name, on_failure=ON_FAILURE, retry=_retry(action))
+
+
+def _refuse_own(action: Action, by: str) -> None:
+    own = {action.submitted_by, action.owner, f"slack:{action.owner}" if action.owner else None} - {None}
+    if by in own:
+        raise NotAllowed(f"{by} submitted this action or owns its agent, so cannot decide it")
 
 
 def release_run_job(rt: Runtime, action: Action) -> None:

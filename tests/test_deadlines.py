@@ -152,3 +152,15 @@ def test_a_freeze_and_after_hours_make_runnable_actions_wait(rt, workers, policy
     late = send_email.request(to="a@client.com", subject="s", body="b", agent="mail-bot", reason="r")
     assert wait_status(rt, frozen.id, Status.PENDING_APPROVAL).risk[0].startswith("year-end freeze until ")
     assert wait_status(rt, late.id, Status.PENDING_APPROVAL).risk[0].startswith("outside business hours")
+
+
+def test_the_submitter_never_counts_toward_a_quorum(rt, workers, policy_file) -> None:
+    import pytest
+
+    from signoff import NotAllowed
+
+    workers.start(policy=policy_file(_rule("    approvals: 2\n")))
+    ticket = _refund(rt)
+    with pytest.raises(NotAllowed, match=r"^support-bot submitted this action or owns its agent, so cannot decide it$"):
+        Signoff(connection=rt.connection).decide(ticket.id, "approve", by="support-bot")
+    assert rt.store.get(ticket.id).votes == []
