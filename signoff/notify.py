@@ -19,36 +19,40 @@ BATCH_POST_JOB = "workers.slack_jobs.post_batch"
 BATCH_UPDATE_JOB = "workers.slack_jobs.update_batch_message"
 
 
-def pending(rt: Runtime, action: Action) -> None:
+def _to_slack(rt: Runtime, job: str, subject_id: str) -> None:
     if rt.slack_enabled:
-        rt.slack_queue.enqueue(POST_JOB, action.id, retry=SLACK_RETRY)
+        rt.slack_queue.enqueue(job, subject_id, retry=SLACK_RETRY)
+
+
+def _about_message(rt: Runtime, job: str, action: Action) -> None:
+    """A job about the action's own message: nothing to do for an action not posted on its own."""
+    if action.slack.get("ts"):
+        _to_slack(rt, job, action.id)
+
+
+def pending(rt: Runtime, action: Action) -> None:
+    _to_slack(rt, POST_JOB, action.id)
 
 
 def decided(rt: Runtime, action: Action) -> None:
-    if rt.slack_enabled and action.slack.get("ts"):
-        rt.slack_queue.enqueue(UPDATE_JOB, action.id, retry=SLACK_RETRY)
+    _about_message(rt, UPDATE_JOB, action)
 
 
 def finished(rt: Runtime, action: Action) -> None:
-    if rt.slack_enabled and action.slack.get("ts"):
-        rt.slack_queue.enqueue(RESULT_JOB, action.id, retry=SLACK_RETRY)
-
-
-def batch_ready(rt: Runtime, batch_id: str) -> None:
-    if rt.slack_enabled:
-        rt.slack_queue.enqueue(BATCH_POST_JOB, batch_id, retry=SLACK_RETRY)
-
-
-def batch_decided(rt: Runtime, batch_id: str) -> None:
-    if rt.slack_enabled:
-        rt.slack_queue.enqueue(BATCH_UPDATE_JOB, batch_id, retry=SLACK_RETRY)
+    _about_message(rt, RESULT_JOB, action)
 
 
 def escalated(rt: Runtime, action: Action) -> None:
-    if rt.slack_enabled and action.slack.get("ts"):
-        rt.slack_queue.enqueue(ESCALATED_JOB, action.id, retry=SLACK_RETRY)
+    _about_message(rt, ESCALATED_JOB, action)
 
 
 def reminder(rt: Runtime, action: Action) -> None:
-    if rt.slack_enabled and action.slack.get("ts"):
-        rt.slack_queue.enqueue(REMINDER_JOB, action.id, retry=SLACK_RETRY)
+    _about_message(rt, REMINDER_JOB, action)
+
+
+def batch_ready(rt: Runtime, batch_id: str) -> None:
+    _to_slack(rt, BATCH_POST_JOB, batch_id)
+
+
+def batch_decided(rt: Runtime, batch_id: str) -> None:
+    _to_slack(rt, BATCH_UPDATE_JOB, batch_id)

@@ -58,3 +58,15 @@ def decidable(rt: Runtime, members: MembershipCache, client: WebClient, body: di
         tell(client, channel, user, why_not)
         return None
     return action
+
+
+def clicked(rt: Runtime, members: MembershipCache, client: WebClient, body: dict[str, Any]) -> Action | None:
+    """The action behind a clicked decision button, if this user may decide it now."""
+    action_id, _ = parse_value(body["actions"][0]["value"])
+    return decidable(rt, members, client, body, action_id)
+
+
+def message_ref(body: dict[str, Any]) -> dict[str, str]:
+    """Where the clicked message is, for a modal to carry in its private_metadata."""
+    container = body.get("container") or {}
+    return {"channel": container.get("channel_id", ""), "ts": container.get("message_ts", "")}

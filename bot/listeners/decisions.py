@@ -9,17 +9,12 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.authz import MembershipCache
-from bot.listeners.common import decidable, parse_value, tell
+from bot.listeners.common import clicked, decidable, message_ref, parse_value, tell
 from bot.views.approval import APPROVE, REJECT, SHOW_FULL
 from bot.views.modals import REASON_BLOCK, REJECT_CALLBACK, VALUE, full_value_modal, read_metadata, reject_modal
 from signoff import lifecycle
 from signoff.errors import SignoffError
 from signoff.runtime import Runtime
-
-
-def _message_ref(body: dict[str, Any]) -> dict[str, str]:
-    container = body.get("container") or {}
-    return {"channel": container.get("channel_id", ""), "ts": container.get("message_ts", "")}
 
 
 def register(app: App, rt: Runtime, members: MembershipCache) -> None:
@@ -40,10 +35,9 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
     @app.action(REJECT)
     def reject(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        action_id, _ = parse_value(body["actions"][0]["value"])
-        action = decidable(rt, members, client, body, action_id)
+        action = clicked(rt, members, client, body)
         if action:
-            client.views_open(trigger_id=body["trigger_id"], view=reject_modal(action, _message_ref(body)))
+            client.views_open(trigger_id=body["trigger_id"], view=reject_modal(action, message_ref(body)))
 
     @app.view(REJECT_CALLBACK)
     def reject_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:

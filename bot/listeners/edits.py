@@ -9,7 +9,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.authz import MembershipCache
-from bot.listeners.common import decidable, parse_value, tell
+from bot.listeners.common import clicked, decidable, message_ref, tell
 from bot.views.approval import EDIT
 from bot.views.modals import EDIT_CALLBACK, edit_modal, edited_params, field_block, read_metadata
 from signoff import lifecycle
@@ -22,13 +22,10 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
     @app.action(EDIT)
     def edit(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
-        action_id, _ = parse_value(body["actions"][0]["value"])
-        action = decidable(rt, members, client, body, action_id)
+        action = clicked(rt, members, client, body)
         if action:
-            container = body.get("container") or {}
-            message = {"channel": container.get("channel_id", ""), "ts": container.get("message_ts", "")}
             schema = rt.catalog.get(action.type).params_schema
-            client.views_open(trigger_id=body["trigger_id"], view=edit_modal(action, schema, message))
+            client.views_open(trigger_id=body["trigger_id"], view=edit_modal(action, schema, message_ref(body)))
 
     @app.view(EDIT_CALLBACK)
     def edit_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:

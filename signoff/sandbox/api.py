@@ -28,6 +28,12 @@ def _view(args: dict[str, Any]) -> dict[str, Any]:
     return json.loads(view) if isinstance(view, str) else dict(view)
 
 
+def _require_view_ok(view: dict[str, Any]) -> None:
+    problems = check_view(view)
+    if problems:
+        raise SlackError("invalid_arguments", response_metadata={"messages": problems})
+
+
 def _require_blocks_ok(blocks: list[dict[str, Any]]) -> None:
     problems = check_blocks(blocks)
     if problems:
@@ -117,9 +123,7 @@ class WebApi:
         if user is None:
             raise SlackError("expired_trigger_id")
         view = _view(args)
-        problems = check_view(view)
-        if problems:
-            raise SlackError("invalid_arguments", response_metadata={"messages": problems})
+        _require_view_ok(view)
         opened = View(self.ws.next_id("V"), user, view, trigger_id)
         self.ws.views[opened.id] = opened
         return {"view": {"id": opened.id, **view}}
@@ -129,9 +133,7 @@ class WebApi:
         if existing is None:
             raise SlackError("not_found")
         view = _view(args)
-        problems = check_view(view)
-        if problems:
-            raise SlackError("invalid_arguments", response_metadata={"messages": problems})
+        _require_view_ok(view)
         existing.view = view
         return {"view": {"id": existing.id, **view}}
 
