@@ -348,6 +348,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("redis", help="the embedded Redis server")
     p.add_argument("redis_command", choices=["start", "stop", "url"])
     p.set_defaults(func=cmd_redis, needs_runtime=False)
+
+    # `--json` reads the same before or after the command: `signoff --json show ID`, `signoff show ID --json`.
+    for command in [*sub.choices.values(), *psub.choices.values()]:
+        command.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
     return parser
 
 

@@ -34,6 +34,7 @@ def test_submit_wait_and_approve_from_the_cli(rt, worker) -> None:
     assert submitted["id"] in listed and "issue_refund" in listed
     shown = signoff("show", submitted["id"]).stdout
     assert "reason:     late delivery" in shown and "rule:       money (approve)" in shown
+    assert json.loads(signoff("show", submitted["id"], "--json").stdout)["status"] == "pending_approval"
 
     approved = signoff("approve", submitted["id"], "--by", "alice", "--note", "ok", "-p", "amount=200").stdout
     assert approved.strip() == f"{submitted['id']} approved by alice"
