@@ -22,3 +22,13 @@ def test_tokens_and_secrets_never_reach_a_log_line(capsys) -> None:
     assert record["nested"] == {"authorization": "***"}
     for secret in ("123-456", "8f14e45f", "999-888", "1-A-2"):
         assert secret not in line
+
+
+def test_library_lines_share_the_format_and_the_masking(capsys) -> None:
+    import logging
+
+    configure_logging("json", "info")
+    logging.getLogger("slack_sdk.web.base_client").warning("Sending a request with token xoxb-42-43-secretvalue")
+    record = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert record == {"event": "Sending a request with token xoxb-***", "logger": "slack_sdk.web.base_client",
+                      "level": "warning", "timestamp": record["timestamp"]}
