@@ -8,7 +8,7 @@ from signoff.models import Action, Status
 from signoff.runtime import Runtime
 from signoff.store import BLOCK_SECONDS
 
-DEADLINE = 20.0
+DEADLINE = 30.0
 
 
 def wait_status(rt: Runtime, action_id: str, *statuses: Status, timeout: float = DEADLINE) -> Action:

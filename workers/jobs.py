@@ -11,7 +11,6 @@ import functools
 import inspect
 import os
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import redis
@@ -19,17 +18,14 @@ from rq.job import Job
 from rq.utils import import_attribute
 
 from policies.routing import route
-from policies.rules import Batching
 from signoff import lifecycle, notify
-from signoff.batches import Batches
 from signoff.errors import TransitionRefused
 from signoff.logging import log
 from signoff.models import Action, Status
 from signoff.runtime import Runtime
 from signoff.schema import IDEMPOTENCY_PARAM
+from workers import batch_jobs
 from workers.context import job_runtime, runtime_for
-
-CLOSE_BATCH_JOB = "workers.jobs.close_batch"
 
 
 def process_action(action_id: str) -> str:
@@ -40,30 +36,12 @@ def process_action(action_id: str) -> str:
         action = lifecycle.apply_routing(rt, action, routing)
         log.info("routed", action_id=action_id, status=action.status, rule=action.rule, risk=action.risk)
         if action.status == Status.PENDING_APPROVAL and routing.rule.batch is not None:
-            _add_to_batch(rt, action, routing.rule.name, routing.rule.batch)
+            batch_jobs.add_to_batch(rt, action, routing.rule.name, routing.rule.batch)
         elif action.status == Status.PENDING_APPROVAL:
             notify.pending(rt, action)
     if action.status == Status.APPROVED and action.func:
         return _execute(rt, action_id, action)
     return str(action.status)
-
-
-def _add_to_batch(rt: Runtime, action: Action, rule: str, batching: Batching) -> None:
-    added = Batches(rt.connection).add(action, rule, batching)
-    rt.store.annotate(action.id, batch_id=added.batch_id)
-    if added.opened:  # RQ's scheduler closes the window; nothing of ours polls
-        rt.actions_queue.enqueue_in(timedelta(seconds=batching.window), CLOSE_BATCH_JOB, added.batch_id)
-    if added.full:
-        notify.batch_ready(rt, added.batch_id)
-
-
-def close_batch(batch_id: str) -> bool:
-    """The window of a batch has passed: send it, unless reaching its size sent it already."""
-    rt = job_runtime()
-    closed = Batches(rt.connection).close(batch_id)
-    if closed:
-        notify.batch_ready(rt, batch_id)
-    return closed
 
 
 def run_action(action_id: str) -> str:

@@ -88,7 +88,7 @@ class SlackSandbox:
     def calls_to(self, method: str, ok: bool | None = None) -> list[Call]:
         return [c for c in list(self.calls) if c.method == method and (ok is None or c.reply.get("ok") == ok)]
 
-    def wait_for(self, predicate: Any, timeout: float = 20.0) -> Any:
+    def wait_for(self, predicate: Any, timeout: float = 30.0) -> Any:
         """Blocks until `predicate()` is truthy after some API call, or raises on timeout."""
         deadline = time.monotonic() + timeout
         with self.changed:

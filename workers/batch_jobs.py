@@ -1,0 +1,32 @@
+"""Batch jobs: an action joins its rule's open batch; the window's end, on RQ's scheduler, sends it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from policies.rules import Batching
+from signoff import notify
+from signoff.batches import Batches
+from signoff.models import Action
+from signoff.runtime import Runtime
+from workers.context import job_runtime
+
+CLOSE_BATCH_JOB = "workers.batch_jobs.close_batch"
+
+
+def add_to_batch(rt: Runtime, action: Action, rule: str, batching: Batching) -> None:
+    added = Batches(rt.connection).add(action, rule, batching)
+    rt.store.annotate(action.id, batch_id=added.batch_id)
+    if added.opened:  # RQ's scheduler closes the window; nothing of ours polls
+        rt.actions_queue.enqueue_in(timedelta(seconds=batching.window), CLOSE_BATCH_JOB, added.batch_id)
+    if added.full:
+        notify.batch_ready(rt, added.batch_id)
+
+
+def close_batch(batch_id: str) -> bool:
+    """The window of a batch has passed: send it, unless reaching its size sent it already."""
+    rt = job_runtime()
+    closed = Batches(rt.connection).close(batch_id)
+    if closed:
+        notify.batch_ready(rt, batch_id)
+    return closed
