@@ -10,13 +10,13 @@ from datetime import UTC, datetime, timedelta
 
 from signoff import lifecycle, notify
 from signoff.errors import SignoffError
+from signoff.lifecycle import DEADLINE_ACTOR
 from signoff.models import Action, AuditEvent, Status, Waiting, utcnow
 from signoff.runtime import Runtime
 
 ESCALATE_JOB = "workers.deadline_jobs.escalate"
 EXPIRE_JOB = "workers.deadline_jobs.expire"
 REMIND_JOB = "workers.deadline_jobs.remind"
-DEADLINE_ACTOR = "policy:deadline"
 
 
 def _at(moment: datetime) -> datetime:

@@ -30,6 +30,7 @@ RUN_JOB = "workers.jobs.run_action"
 ON_FAILURE = Callback("workers.jobs.on_job_failure")
 
 Decision = Literal["approve", "reject"]
+DEADLINE_ACTOR = "policy:deadline"  # decisions the deadline makes; they never count as a vote
 
 
 def route_job_id(action_id: str) -> str:
@@ -114,19 +115,12 @@ def decide(rt: Runtime, action_id: str, decision: Decision, *, by: str, params: 
     `batch` names the batch decision this one is part of, for the audit log. Nobody decides (or
     counts toward the quorum of) an action they submitted or whose agent they own.
     """
-    _refuse_own(rt.store.get(action_id), by)
-    if decision == "reject":
-        rejected = rt.store.transition(
-            action_id, Status.REJECTED, allowed_from=DECIDABLE, expect_version=version,
-            changes={"decided_by": by, "decided_at": utcnow(), "note": note},
-            event=AuditEvent(action_id=action_id, step="rejected", actor=by, note=note, batch=batch),
-        )
-        cancel_run_job(rt, action_id)
-        notify.decided(rt, rejected)
-        return rejected
     current = rt.store.get(action_id)
+    _refuse_own(current, by)
+    if decision == "reject":
+        return _reject(rt, action_id, by=by, note=note, version=version, batch=batch)
     quorum = current.waiting.quorum if current.waiting else 1
-    if quorum > 1 and by != "policy:deadline":
+    if quorum > 1 and by != DEADLINE_ACTOR:
         if params is not None:
             raise SignoffError(f"this action needs {quorum} approvals, so it cannot be edited on approval: "
                                "reject it with a note and let the agent ask again")
@@ -137,6 +131,23 @@ def decide(rt: Runtime, action_id: str, decision: Decision, *, by: str, params: 
             notify.decided(rt, voted)  # the message shows each approval as it comes
             return voted
         note = note or f"{votes} of {quorum} approvals"
+    return _approve(rt, current, by=by, params=params, note=note, version=version, batch=batch)
+
+
+def _reject(rt: Runtime, action_id: str, *, by: str, note: str | None, version: int | None,
+            batch: str | None) -> Action:
+    rejected = rt.store.transition(
+        action_id, Status.REJECTED, allowed_from=DECIDABLE, expect_version=version,
+        changes={"decided_by": by, "decided_at": utcnow(), "note": note},
+        event=AuditEvent(action_id=action_id, step="rejected", actor=by, note=note, batch=batch),
+    )
+    cancel_run_job(rt, action_id)
+    notify.decided(rt, rejected)
+    return rejected
+
+
+def _approve(rt: Runtime, current: Action, *, by: str, params: dict[str, Any] | None, note: str | None,
+             version: int | None, batch: str | None) -> Action:
     changes: dict[str, Any] = {"decided_by": by, "decided_at": utcnow(), "note": note}
     params_after = None
     if params is not None:
@@ -146,9 +157,9 @@ def decide(rt: Runtime, action_id: str, decision: Decision, *, by: str, params: 
             params_after = edited
             changes.update(params=edited, original_params=current.params, version=current.version + 1)
     approved = rt.store.transition(
-        action_id, Status.APPROVED, allowed_from=DECIDABLE, changes=changes,
+        current.id, Status.APPROVED, allowed_from=DECIDABLE, changes=changes,
         expect_version=current.version if version is None else version,
-        event=AuditEvent(action_id=action_id, step="edited_and_approved" if params_after else "approved",
+        event=AuditEvent(action_id=current.id, step="edited_and_approved" if params_after else "approved",
                          actor=by, note=note, type=current.type, batch=batch,
                          params_before=current.params if params_after else None, params_after=params_after),
     )
