@@ -8,15 +8,19 @@ that started it, so a worker, the bot and the CLI all share one server and its s
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.util
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import redis
+
+MAX_SOCKET_PATH = 100
 
 
 class EmbeddedRedisError(RuntimeError):
@@ -42,7 +46,12 @@ class EmbeddedRedis:
 
     @property
     def socket_path(self) -> Path:
-        return self.data_dir.resolve() / "redis.sock"
+        path = self.data_dir.resolve() / "redis.sock"
+        if len(str(path)) <= MAX_SOCKET_PATH:
+            return path
+        # Unix socket paths are limited to about 100 bytes: a deep project directory gets a short one.
+        digest = hashlib.sha1(str(path).encode()).hexdigest()[:12]
+        return Path(tempfile.gettempdir()) / f"signoff-{digest}.sock"
 
     @property
     def pid_path(self) -> Path:

@@ -31,3 +31,13 @@ def test_processes_share_one_embedded_server_and_its_state_outlives_them(tmp_pat
     finally:
         _run(data_dir, "-m", "signoff.cli", "redis", "stop")
     assert not (data_dir / "redis.sock").exists()
+
+
+def test_a_deep_project_directory_still_gets_a_working_socket(tmp_path) -> None:
+    deep = tmp_path / ("d" * 60) / ("e" * 60)
+    try:
+        url = _run(deep, "-m", "signoff.cli", "redis", "url").stdout.strip()
+        assert url.startswith("unix:///") and len(url) - len("unix://") <= 100
+        assert (deep / "redis.pid").exists()  # the data stays in the project's directory
+    finally:
+        _run(deep, "-m", "signoff.cli", "redis", "stop")
