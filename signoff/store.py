@@ -146,9 +146,6 @@ class ActionStore:
             raise ActionNotFound(action_id)
         return _decode(raw)
 
-    def exists(self, action_id: str) -> bool:
-        return bool(self.connection.exists(action_key(action_id)))
-
     def transition(
         self,
         action_id: str,
@@ -173,19 +170,7 @@ class ActionStore:
         reply = self._transition(
             keys=[action_key(action_id), AUDIT_STREAM, settled_key(action_id)], args=args
         )
-        outcome = reply[0].decode()
-        if outcome == "missing":
-            raise ActionNotFound(action_id)
-        if outcome == "refused":
-            decided_at = json.loads(reply[3])
-            raise TransitionRefused(
-                action_id,
-                json.loads(reply[1]),
-                json.loads(reply[2]),
-                datetime.fromisoformat(decided_at) if decided_at else None,
-            )
-        if outcome == "stale":
-            raise StaleVersion(action_id, expect_version or 0, json.loads(reply[1]))
+        _raise_unless_ok(reply, action_id, expect_version)
         flat = reply[1]
         return _decode(dict(zip(flat[::2], flat[1::2], strict=True)))
 
@@ -199,17 +184,9 @@ class ActionStore:
         reply = self._vote(keys=[action_key(action_id), AUDIT_STREAM], args=[
             json.dumps(by), vote, "" if expect_version is None else json.dumps(expect_version),
             encode_event(event), TRANSITIONS_CHANNEL])
-        outcome = reply[0].decode()
-        if outcome == "missing":
-            raise ActionNotFound(action_id)
-        if outcome == "duplicate":
+        if reply[0] == b"duplicate":
             raise AlreadyVoted(action_id, by)
-        if outcome == "stale":
-            raise StaleVersion(action_id, expect_version or 0, json.loads(reply[1]))
-        if outcome == "refused":
-            decided_at = json.loads(reply[3])
-            raise TransitionRefused(action_id, json.loads(reply[1]), json.loads(reply[2]),
-                                    datetime.fromisoformat(decided_at) if decided_at else None)
+        _raise_unless_ok(reply, action_id, expect_version)
         return int(reply[1])
 
     def annotate(self, action_id: str, **fields: Any) -> None:
@@ -256,6 +233,19 @@ class ActionStore:
             self.connection.blmove(key, key, cast(int, min(max(remaining, 0.01), BLOCK_SECONDS)), "LEFT", "RIGHT")
             action = self.get(action_id)
         return action
+
+
+def _raise_unless_ok(reply: list[Any], action_id: str, expect_version: int | None) -> None:
+    """The scripts' refusals, as the errors callers catch: missing, already decided, stale version."""
+    outcome = reply[0].decode()
+    if outcome == "missing":
+        raise ActionNotFound(action_id)
+    if outcome == "refused":
+        decided_at = json.loads(reply[3])
+        raise TransitionRefused(action_id, json.loads(reply[1]), json.loads(reply[2]),
+                                datetime.fromisoformat(decided_at) if decided_at else None)
+    if outcome == "stale":
+        raise StaleVersion(action_id, expect_version or 0, json.loads(reply[1]))
 
 
 def _jsonable(value: Any) -> Any:

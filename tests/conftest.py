@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,8 @@ class Workers:
         log = open(self.log_dir / f"worker-{len(self.processes)}.log", "w")  # noqa: SIM115 - closed in stop_all
         self.logs.append(log)
         process = subprocess.Popen(
-            [sys.executable, "-m", "signoff.cli", "worker", "--name", f"test-{len(self.processes)}-{os.getpid()}"],
+            # A unique name: RQ refuses a second live worker of the same name.
+            [sys.executable, "-m", "signoff.cli", "worker", "--name", f"test-{uuid.uuid4().hex[:12]}"],
             cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=log,
         )
         self.processes.append(process)

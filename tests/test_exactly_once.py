@@ -106,8 +106,10 @@ def test_a_work_horse_killed_without_retries_fails_the_action_and_never_reruns_i
 def test_a_whole_worker_killed_is_recovered_from_redis_by_another(rt, workers) -> None:
     first = workers.start()
     ticket = hang_once.request(tag="t3", agent="ops-bot", reason="r")
-    blpop_text(rt, "test:started:t3")
+    horse = int(blpop_text(rt, "test:started:t3"))
+    # The whole machine goes: the worker's process group and its work horse (RQ puts it in a group of its own).
     os.killpg(first.pid, signal.SIGKILL)
+    _kill(horse)
     first.wait()
     assert rt.store.get(ticket.id).status == Status.RUNNING  # the state is in Redis, not in the dead worker
     # Its heartbeat would lapse on its own; the test moves the clock instead of waiting for it.
