@@ -132,9 +132,12 @@ class Action(BaseModel):
         return f"signoff-{self.id}"
 
     @property
-    def settled(self) -> bool:
-        """Nothing more will happen without someone acting: what `Ticket.wait()` waits for."""
-        return self.status in FINAL or (self.status == Status.APPROVED and self.func is None)
+    def settled_statuses(self) -> frozenset[Status]:
+        """What `Ticket.wait()` waits for: nothing more happens without someone acting.
+
+        An approved action with no function is settled too: the agent acts on it itself.
+        """
+        return FINAL | {Status.APPROVED} if self.func is None else FINAL
 
 
 class Outcome(BaseModel):

@@ -18,15 +18,14 @@ from redis.client import Pipeline
 
 from signoff.audit import AUDIT_STREAM, encode_event
 from signoff.errors import ActionNotFound, SignoffError, StaleVersion, TransitionRefused
-from signoff.models import FINAL, Action, AuditEvent, Status, utcnow
+from signoff.models import Action, AuditEvent, Status, utcnow
 
 PREFIX = "signoff"
 ALL_INDEX = f"{PREFIX}:actions"  # every action, by creation time
-BLOCK_SECONDS = 2.0
 TRANSITIONS_CHANNEL = f"{PREFIX}:transitions"  # "<action id> <new status>" on every transition
 
 _TRANSITION = """
-local key, stream, settled_key = KEYS[1], KEYS[2], KEYS[3]
+local key, stream = KEYS[1], KEYS[2]
 local current = redis.call('HGET', key, 'status')
 if not current then return {'missing'} end
 local n_allowed = tonumber(ARGV[1])
@@ -36,7 +35,7 @@ for i = 2, n_allowed + 1 do
 end
 local i = n_allowed + 2
 local expect_version, prefix, new_status = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-local settled, event = ARGV[i + 3], ARGV[i + 4]
+local event = ARGV[i + 3]
 if not allowed then
   return {'refused', current, redis.call('HGET', key, 'decided_by') or 'null',
           redis.call('HGET', key, 'decided_at') or 'null'}
@@ -45,7 +44,7 @@ if expect_version ~= '' then
   local version = redis.call('HGET', key, 'version')
   if version ~= expect_version then return {'stale', version} end
 end
-for j = i + 5, #ARGV, 2 do
+for j = i + 4, #ARGV, 2 do
   redis.call('HSET', key, ARGV[j], ARGV[j + 1])
 end
 -- Fields hold JSON: strip the quotes of the id and status strings.
@@ -55,15 +54,6 @@ redis.call('ZREM', prefix .. 'status:' .. old_status, id)
 redis.call('ZADD', prefix .. 'status:' .. new_status, redis.call('HGET', key, 'created_score'), id)
 redis.call('XADD', stream, '*', 'e', event, 'from', old_status)
 redis.call('PUBLISH', prefix .. 'transitions', id .. ' ' .. new_status)
--- An approved action with no function is settled: the agent acts on it itself.
-if settled == 'if_no_func' then
-  local func = redis.call('HGET', key, 'func')
-  if func == false or func == 'null' then settled = '1' end
-end
-if settled == '1' then
-  redis.call('RPUSH', settled_key, '1')
-  redis.call('EXPIRE', settled_key, 86400)
-end
 return {'ok', redis.call('HGETALL', key)}
 """
 
@@ -103,10 +93,6 @@ def action_key(action_id: str) -> str:
 
 def status_index(status: Status | str) -> str:
     return f"{PREFIX}:status:{status}"
-
-
-def settled_key(action_id: str) -> str:
-    return f"{PREFIX}:action:{action_id}:settled"
 
 
 def _encode(action: Action, fields: Iterable[str] | None = None) -> dict[str, str]:
@@ -160,15 +146,14 @@ class ActionStore:
         allowed = [json.dumps(str(s)) for s in allowed_from]
         fields = {"status": to, "updated_at": utcnow(), **(changes or {})}
         encoded = {name: json.dumps(_jsonable(value)) for name, value in fields.items()}
-        settled = "1" if to in FINAL else "if_no_func" if to == Status.APPROVED else "0"
         event.status_to = str(to)
         args: list[Any] = [len(allowed), *allowed]
         args += ["" if expect_version is None else json.dumps(expect_version), f"{PREFIX}:", str(to)]
-        args += [settled, encode_event(event)]
+        args += [encode_event(event)]
         for name, value in encoded.items():
             args += [name, value]
         reply = self._transition(
-            keys=[action_key(action_id), AUDIT_STREAM, settled_key(action_id)], args=args
+            keys=[action_key(action_id), AUDIT_STREAM], args=args
         )
         _raise_unless_ok(reply, action_id, expect_version)
         flat = reply[1]
@@ -220,19 +205,8 @@ class ActionStore:
         return action
 
     def wait_settled(self, action_id: str, timeout: float) -> Action:
-        """Blocks until the action is settled or `timeout` seconds pass; returns it as it then is."""
-        key = settled_key(action_id)
-        action = self.get(action_id)
-        deadline = utcnow().timestamp() + timeout
-        while not action.settled:
-            remaining = deadline - utcnow().timestamp()
-            if remaining <= 0:
-                break
-            # BLMOVE onto the same list leaves the signal in place for every other waiter. Each block is
-            # shorter than the client's socket timeout, which would otherwise cut a long wait.
-            self.connection.blmove(key, key, cast(int, min(max(remaining, 0.01), BLOCK_SECONDS)), "LEFT", "RIGHT")
-            action = self.get(action_id)
-        return action
+        """Blocks until the action is settled (see `Action.settled_statuses`) or `timeout` passes."""
+        return self.wait_for_status(action_id, self.get(action_id).settled_statuses, timeout)
 
 
 def _raise_unless_ok(reply: list[Any], action_id: str, expect_version: int | None) -> None:

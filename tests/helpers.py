@@ -6,9 +6,9 @@ import time
 
 from signoff.models import Action, Status
 from signoff.runtime import Runtime
-from signoff.store import BLOCK_SECONDS
 
 DEADLINE = 30.0
+BLOCK_SECONDS = 2.0  # shorter than the Redis client's socket timeout, which would cut a longer block
 
 
 def wait_status(rt: Runtime, action_id: str, *statuses: Status, timeout: float = DEADLINE) -> Action:
