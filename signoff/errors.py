@@ -24,8 +24,9 @@ class UnknownActionType(SignoffError):
 class InvalidParams(SignoffError):
     """Parameters that do not fit the action's schema: nothing was queued or changed."""
 
-    def __init__(self, action_type: str, problems: list[str]) -> None:
+    def __init__(self, action_type: str, problems: list[str], fields: dict[str, str] | None = None) -> None:
         self.problems = problems
+        self.fields = fields or {}  # the first problem per parameter: what a form shows beside each field
         super().__init__(f"invalid parameters for {action_type!r}: " + "; ".join(problems))
 
 

@@ -151,8 +151,7 @@ def _approve(rt: Runtime, current: Action, *, by: str, params: dict[str, Any] | 
     changes: dict[str, Any] = {"decided_by": by, "decided_at": utcnow(), "note": note}
     params_after = None
     if params is not None:
-        # An edit names what changes; the other parameters stay as the agent sent them.
-        edited = rt.catalog.get(current.type).check_params({**current.params, **params})
+        edited = edit_params(rt, current, params)
         if edited != current.params:
             params_after = edited
             changes.update(params=edited, original_params=current.params, version=current.version + 1)
@@ -167,6 +166,14 @@ def _approve(rt: Runtime, current: Action, *, by: str, params: dict[str, Any] | 
         release_run_job(rt, approved)
     notify.decided(rt, approved)
     return approved
+
+
+def edit_params(rt: Runtime, action: Action, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters an edit makes, validated by the action's schema (else InvalidParams).
+
+    An edit names what changes; the other parameters stay as the agent sent them.
+    """
+    return rt.catalog.get(action.type).check_params({**action.params, **params})
 
 
 def _run_job(rt: Runtime, action: Action) -> Job:

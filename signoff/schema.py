@@ -90,7 +90,7 @@ def validate_params(model: type[BaseModel], action_type: str, params: dict[str, 
     try:
         return model.model_validate(params).model_dump(mode="json")
     except ValidationError as exc:
-        raise InvalidParams(action_type, field_problems(exc)) from None
+        raise InvalidParams(action_type, field_problems(exc), field_errors(exc)) from None
 
 
 def field_problems(exc: ValidationError) -> list[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
@@ -13,9 +12,8 @@ from bot.listeners.common import clicked, decidable, message_ref, tell
 from bot.views.approval import EDIT
 from bot.views.modals import EDIT_CALLBACK, edit_modal, edited_params, field_block, read_metadata
 from signoff import lifecycle
-from signoff.errors import SignoffError
+from signoff.errors import InvalidParams, SignoffError
 from signoff.runtime import Runtime
-from signoff.schema import field_errors
 
 
 def register(app: App, rt: Runtime, members: MembershipCache) -> None:
@@ -32,16 +30,14 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
         meta = read_metadata(view)
         user = body["user"]["id"]
         current = rt.store.get(meta["id"])
-        action_type = rt.catalog.get(current.type)
-        params = edited_params(view, action_type.params_schema)
+        params = edited_params(view, rt.catalog.get(current.type).params_schema)
         try:
-            action_type.params_model.model_validate({**current.params, **params})
-        except ValidationError as invalid:
+            lifecycle.edit_params(rt, current, params)
+        except InvalidParams as invalid:
             # Slack shows each message beside its field and keeps everything the reviewer typed.
             inputs = [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
-            problems = field_errors(invalid)
-            errors = {field_block(f): m for f, m in problems.items() if field_block(f) in inputs}
-            ack(response_action="errors", errors=errors or {inputs[0]: "; ".join(problems.values())})
+            errors = {field_block(f): m for f, m in invalid.fields.items() if field_block(f) in inputs}
+            ack(response_action="errors", errors=errors or {inputs[0]: "; ".join(invalid.fields.values())})
             return
         ack()
         if decidable(rt, members, client, {**body, "channel": {"id": meta.get("channel")}}, meta["id"]):
