@@ -82,14 +82,9 @@ def update_approval_message(action_id: str) -> None:
 
 
 def post_run_outcome(action_id: str) -> None:
-    rt = job_runtime()
-    action = rt.store.get(action_id)
-    if not action.slack.get("ts"):
-        return
     update_approval_message(action_id)
-    client = _client()
-    _slack_call(action_id, "chat.postMessage", lambda: client.chat_postMessage(
-        channel=action.slack["channel"], thread_ts=action.slack["ts"], text=run_outcome_text(action)))
+    action = job_runtime().store.get(action_id)
+    _thread_reply(action, run_outcome_text(action))
 
 
 def post_batch(batch_id: str) -> str | None:
@@ -122,12 +117,12 @@ def update_batch_message(batch_id: str) -> None:
         blocks=batch_blocks(batch, actions)))
 
 
-def _thread_reply(action_id: str, text: str) -> None:
-    action = job_runtime().store.get(action_id)
+def _thread_reply(action: Action, text: str) -> None:
+    """A reply under the action's message, for whoever follows it (outcome, escalation, reminder)."""
     if not action.slack.get("ts"):
         return
     client = _client()
-    _slack_call(action_id, "chat.postMessage", lambda: client.chat_postMessage(
+    _slack_call(action.id, "chat.postMessage", lambda: client.chat_postMessage(
         channel=action.slack["channel"], thread_ts=action.slack["ts"], text=text))
 
 
@@ -136,8 +131,8 @@ def post_escalation(action_id: str) -> None:
     action = job_runtime().store.get(action_id)
     assert action.waiting is not None
     level = action.waiting.chain[action.waiting.level]
-    _thread_reply(action_id, f":arrow_up: Level {action.waiting.level} did not answer in time: now asking "
-                             f"{mentions({'users': level.users, 'groups': level.groups})}.")
+    _thread_reply(action, f":arrow_up: Level {action.waiting.level} did not answer in time: now asking "
+                           f"{mentions({'users': level.users, 'groups': level.groups})}.")
 
 
 def post_reminder(action_id: str) -> None:
@@ -145,5 +140,5 @@ def post_reminder(action_id: str) -> None:
     if action.waiting is None:
         return
     asked = mentions(action.approvers) or "Reviewers"
-    _thread_reply(action_id, f":bell: Reminder: {asked}, this still waits for a decision. "
-                             f"It expires {when(action.waiting.deadline_at)}.")
+    _thread_reply(action, f":bell: Reminder: {asked}, this still waits for a decision. "
+                          f"It expires {when(action.waiting.deadline_at)}.")
