@@ -106,17 +106,21 @@ class Batches:
         if not raw:
             raise SignoffError(f"no batch with id {batch_id!r}")
         data = {k.decode(): v.decode() for k, v in raw.items()}
-        items = [i.decode() for i in cast(list[bytes], self.connection.lrange(f"{PREFIX}{batch_id}:items", 0, -1))]
+        with self.connection.pipeline(transaction=False) as pipe:
+            pipe.lrange(f"{PREFIX}{batch_id}:items", 0, -1)
+            pipe.lrange(f"{PREFIX}{batch_id}:decisions", 0, -1)
+            items, decisions = pipe.execute()
         return Batch(id=data["id"], rule=data["rule"], group=data["group"], status=data["status"],
-                     created_at=float(data["created_at"]), closes_at=float(data["closes_at"]), items=items,
-                     slack=json.loads(data.get("slack", "{}")), decisions=json.loads(data.get("decisions", "[]")))
+                     created_at=float(data["created_at"]), closes_at=float(data["closes_at"]),
+                     items=[i.decode() for i in items], slack=json.loads(data.get("slack", "{}")),
+                     decisions=[json.loads(d) for d in decisions])
 
     def set_slack(self, batch_id: str, channel: str, ts: str) -> None:
         self.connection.hset(PREFIX + batch_id, "slack", json.dumps({"channel": channel, "ts": ts}))
 
     def record(self, batch_id: str, decision: dict[str, Any]) -> None:
-        batch = self.get(batch_id)
-        self.connection.hset(PREFIX + batch_id, "decisions", json.dumps([*batch.decisions, decision]))
+        # Appended, not read and rewritten: two reviewers deciding at once both stay on the record.
+        self.connection.rpush(f"{PREFIX}{batch_id}:decisions", json.dumps(decision))
 
 
 def decide_items(rt: Runtime, batch_id: str, *, by: str, approve: list[str], reject: list[str],

@@ -25,6 +25,11 @@ class ActionType(BaseModel):
     undo: str | None = None  # the action type that undoes this one; it takes `action_id`
 
     @cached_property
+    def serialized(self) -> str:
+        # Written on every request by the SDK (the catalogue must survive a Redis that lost it): once is enough.
+        return self.model_dump_json()
+
+    @cached_property
     def params_model(self) -> type[BaseModel]:
         return model_from_json_schema(self.params_schema)
 
@@ -37,8 +42,7 @@ class Catalog:
         self.connection = connection
 
     def register(self, action_type: ActionType, pipe: Pipeline | None = None) -> None:
-        (pipe if pipe is not None else self.connection).hset(TYPES_KEY, action_type.name,
-                                                              action_type.model_dump_json())
+        (pipe if pipe is not None else self.connection).hset(TYPES_KEY, action_type.name, action_type.serialized)
 
     def get(self, name: str) -> ActionType:
         raw = self.connection.hget(TYPES_KEY, name)
