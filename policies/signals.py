@@ -57,10 +57,6 @@ class Signals:
     def pause(self, agent: str, why: str) -> None:
         self.connection.hsetnx(PAUSED_KEY, agent, json.dumps({"why": why, "at": time.time()}))
 
-    def paused_because(self, agent: str) -> str | None:
-        raw = self.connection.hget(PAUSED_KEY, agent)
-        return json.loads(raw)["why"] if raw else None
-
     def resume(self, agent: str) -> bool:
         return bool(self.connection.hdel(PAUSED_KEY, agent))
 
