@@ -1,30 +1,37 @@
-"""Matching an action against the policy: first matching rule wins, and every miss has a reason."""
+"""Matching an action against the policy: first matching rule wins, and every miss has a reason.
+
+A condition is true, false, or cannot be evaluated (the parameter is null, of a type the test
+cannot compare, or not a finite number; or absent where the rule names a type or category, and so
+expects it). A rule whose conditions cannot be evaluated might match or not: the engine does not
+guess, it holds the action for a person and says why. A rule that names neither type nor category
+applies only to actions that have the parameter it tests.
+"""
 
 from __future__ import annotations
 
+import math
 import operator
 from dataclasses import dataclass, field
 from typing import Any
 
 from policies.rules import Condition, Match, OneOrMany, Policy, Rule
-from signoff.models import Mode
+from policies.subject import Subject
+from policies.vocabulary import Mode
 
 APPROVE_EVERYTHING = Rule(name="approve_everything", mode=Mode.APPROVE)
 NO_RULE = Rule(name="no matching rule (runs)", mode=Mode.AUTO)
 
-_COMPARISONS = {"gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le,
-                "eq": operator.eq, "ne": operator.ne}
+_ORDERINGS = {"gt": operator.gt, "ge": operator.ge, "lt": operator.lt, "le": operator.le}
+_EQUALITIES = {"eq": operator.eq, "ne": operator.ne}
 _SYMBOLS = {"gt": ">", "ge": ">=", "lt": "<", "le": "<=", "eq": "==", "ne": "!="}
 
 
-@dataclass
-class Subject:
-    """What a rule looks at: the action's type, category, agent and parameters."""
+class Unevaluable(Exception):
+    """A condition that cannot be decided for this action; the message says why."""
 
-    type: str
-    category: str | None
-    agent: str
-    params: dict[str, Any]
+
+class Absent(Unevaluable):
+    """The action has no such parameter."""
 
 
 @dataclass
@@ -32,6 +39,15 @@ class RuleCheck:
     rule: Rule
     matched: bool
     why: list[str] = field(default_factory=list)
+    unevaluable: list[str] = field(default_factory=list)  # conditions that could not be decided
+
+
+@dataclass
+class Verdict:
+    """The rule that applies, and `hold_because` when a condition could not be decided."""
+
+    rule: Rule
+    hold_because: str | None = None
 
 
 def _listed(value: str | None, allowed: OneOrMany | None, what: str) -> str | None:
@@ -47,67 +63,95 @@ def _shown(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else repr(value)
 
 
-def _domains(value: Any) -> list[str]:
+def _number(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Unevaluable(f"{name} = {value!r} is not a number")
+    if not math.isfinite(value):
+        raise Unevaluable(f"{name} = {value!r} is not a finite number")
+    return value
+
+
+def _domains(name: str, value: Any) -> list[str]:
     values = value if isinstance(value, list) else [value]
-    return [str(v).rsplit("@", 1)[-1].lower() for v in values if "@" in str(v)]
+    if not values or any(not isinstance(v, str) or "@" not in v for v in values):
+        raise Unevaluable(f"{name} = {value!r} is not an email address or a list of them")
+    return [v.rsplit("@", 1)[-1].lower() for v in values]
 
 
 def _condition_miss(condition: Condition, params: dict[str, Any], own_domains: list[str]) -> str | None:
+    """Why the condition is false, None if it holds; raises Unevaluable if it cannot be decided."""
     name = condition.param
     if name not in params:
-        return f"parameter {name!r} is absent"
+        raise Absent(f"parameter {name!r} is absent")
+    if params[name] is None:
+        raise Unevaluable(f"parameter {name!r} is null")
     value = params[name]
-    for test, compare in _COMPARISONS.items():
+    for test, compare in _ORDERINGS.items():
         expected = getattr(condition, test)
-        if expected is None:
-            continue
-        try:
-            holds = compare(value, expected)
-        except TypeError:
-            holds = False
-        if not holds:
+        if expected is not None and not compare(_number(name, value), expected):
             return f"{name} = {value!r}, rule wants {_SYMBOLS[test]} {_shown(expected)}"
+    for test, compare in _EQUALITIES.items():
+        expected = getattr(condition, test)
+        if expected is not None and not compare(value, expected):
+            return f"{name} = {value!r}, rule wants {_SYMBOLS[test]} {_shown(expected)}"
+    if isinstance(value, dict | list) and (condition.in_ is not None or condition.not_in is not None):
+        raise Unevaluable(f"{name} is a {type(value).__name__}, not one value to look up in a list")
     if condition.in_ is not None and value not in condition.in_:
         return f"{name} = {value!r} is not in {condition.in_!r}"
     if condition.not_in is not None and value in condition.not_in:
         return f"{name} = {value!r} is in {condition.not_in!r}"
     if condition.domain is not None:
-        domains = _domains(value)
-        external = [d for d in domains if d not in own_domains]
+        external = [d for d in _domains(name, value) if d not in own_domains]
         if condition.domain == "external" and not external:
             return f"{name} has no recipient outside {own_domains!r}"
-        if condition.domain == "internal" and (external or not domains):
+        if condition.domain == "internal" and external:
             return f"{name} has a recipient outside {own_domains!r}"
     return None
 
 
-def match_misses(match: Match, subject: Subject, own_domains: list[str]) -> list[str]:
-    misses = [
-        miss
-        for miss in (
-            _listed(subject.type, match.type, "type"),
-            _listed(subject.category, match.category, "category"),
-            _listed(subject.agent, match.agent, "agent"),
-        )
-        if miss
-    ]
-    misses += [m for c in match.when if (m := _condition_miss(c, subject.params, own_domains))]
-    return misses
+def check_rule(rule: Rule, subject: Subject, own_domains: list[str]) -> RuleCheck:
+    match: Match = rule.match
+    misses = [miss for miss in (_listed(subject.type, match.type, "type"),
+                                _listed(subject.category, match.category, "category"),
+                                _listed(subject.agent, match.agent, "agent")) if miss]
+    expects_params = match.type is not None or match.category is not None
+    unevaluable: list[str] = []
+    for condition in match.when:
+        try:
+            miss = _condition_miss(condition, subject.params, own_domains)
+        except Absent as why:
+            (unevaluable if expects_params else misses).append(str(why))
+            continue
+        except Unevaluable as why:
+            unevaluable.append(str(why))
+            continue
+        if miss:
+            misses.append(miss)
+    if misses:  # one false criterion is enough: the rule does not match, whatever the others are
+        return RuleCheck(rule, False, misses + unevaluable)
+    if unevaluable:
+        return RuleCheck(rule, False, [f"cannot be evaluated: {'; '.join(unevaluable)}"], unevaluable)
+    return RuleCheck(rule, True, ["all criteria hold"])
 
 
 def explain(policy: Policy, subject: Subject) -> list[RuleCheck]:
     """Every rule in order with whether it matches and why not; the first match is the one applied."""
-    checks = []
+    return [check_rule(rule, subject, policy.own_domains) for rule in policy.rules]
+
+
+def decide(policy: Policy, subject: Subject) -> Verdict:
+    """The first rule that matches; or, met first, a rule that cannot be evaluated: then hold."""
+    if policy.approve_everything:
+        return Verdict(APPROVE_EVERYTHING)
     for rule in policy.rules:
-        misses = match_misses(rule.match, subject, policy.own_domains)
-        checks.append(RuleCheck(rule, not misses, misses or ["all criteria hold"]))
-    return checks
+        check = check_rule(rule, subject, policy.own_domains)
+        if check.unevaluable:
+            return Verdict(rule, f"rule {rule.name} cannot be evaluated ({'; '.join(check.unevaluable)}): "
+                                 "held for a person")
+        if check.matched:
+            return Verdict(rule)
+    return Verdict(NO_RULE)
 
 
 def first_match(policy: Policy, subject: Subject) -> Rule:
-    if policy.approve_everything:
-        return APPROVE_EVERYTHING
-    for rule in policy.rules:
-        if not match_misses(rule.match, subject, policy.own_domains):
-            return rule
-    return NO_RULE
+    return decide(policy, subject).rule

@@ -9,7 +9,7 @@ import yaml
 from pydantic import ValidationError
 
 from policies.rules import Policy
-from signoff.errors import PolicyError
+from policies.vocabulary import PolicyError
 
 BUILTIN_DIR = Path(__file__).parent
 

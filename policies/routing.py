@@ -6,14 +6,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from policies.engine import Subject, first_match
+from policies.engine import decide
 from policies.rules import Policy, Rule
 from policies.signals import Signals
-from policies.waiting import schedule_risks, waiting_for
-from signoff.models import Action, Mode, Waiting
-
-#: Modes in which the action runs without waiting for a person.
-RUNS_NOW = frozenset({Mode.AUTO, Mode.POST_HOC, Mode.ESCALATE})
+from policies.subject import Subject
+from policies.vocabulary import RUNS_NOW, Mode
+from policies.waiting import Waiting, schedule_risks, waiting_for
 
 
 @dataclass
@@ -26,26 +24,31 @@ class Routing:
     waiting: Waiting | None = None  # how it waits, when it does
 
 
-def route(policy: Policy, signals: Signals, action: Action, now: datetime | None = None) -> Routing:
+def route(policy: Policy, signals: Signals, subject: Subject, now: datetime | None = None) -> Routing:
     now = now or datetime.now(UTC)
-    rule = first_match(policy, Subject(action.type, action.category, action.agent, action.params))
+    verdict = decide(policy, subject)
+    rule = verdict.rule
     risk: list[str] = []
     observations: dict[str, Any] = {}
 
-    burst, paused = signals.count_burst(action.agent, policy.runaway, action.id)
+    burst, paused = signals.count_burst(subject.agent, policy.runaway, subject.id)
     if burst > policy.runaway.max_actions and not paused:
         paused = f"{burst} actions in {policy.runaway.window:g}s (limit {policy.runaway.max_actions})"
-        signals.pause(action.agent, paused)
+        signals.pause(subject.agent, paused)
     if paused:
-        risk.append(f"agent {action.agent} is paused: {paused}")
-    if action.review_requested:
+        risk.append(f"agent {subject.agent} is paused: {paused}")
+    if subject.review_requested:
         risk.append("the agent asked for review")
-    if rule.mode == Mode.ESCALATE and rule.unusual is not None:
-        unusual, observations = signals.unusual(action, rule.unusual)
+    if verdict.hold_because:
+        risk.append(verdict.hold_because)
+    elif rule.mode == Mode.ESCALATE and rule.unusual is not None:
+        unusual, observations = signals.unusual(subject, rule.unusual)
         risk += unusual
-    if rule.mode in RUNS_NOW:
+    if rule.mode in RUNS_NOW and not verdict.hold_because:
         risk += schedule_risks(rule, now)
 
     hold = rule.mode not in RUNS_NOW or bool(risk)
+    # A rule that could not be evaluated asks for approval, whatever its own mode (a batch would wait unseen).
+    mode = Mode.APPROVE if verdict.hold_because else rule.mode
     waiting = waiting_for(policy, rule, now) if hold else None
-    return Routing(rule=rule, mode=rule.mode, hold=hold, risk=risk, observations=observations, waiting=waiting)
+    return Routing(rule=rule, mode=mode, hold=hold, risk=risk, observations=observations, waiting=waiting)

@@ -16,7 +16,7 @@ from typing import Any, cast
 import redis
 
 from policies.rules import Runaway, Unusual
-from signoff.models import Action
+from policies.subject import Subject
 
 HISTORY = 100
 PAUSED_KEY = "signoff:paused"
@@ -65,11 +65,12 @@ class Signals:
         return {k.decode(): json.loads(v)["why"] for k, v in paused.items()}
 
     # Unusual parameters ----------------------------------------------------------------------
-    def unusual(self, action: Action, checks: Unusual) -> tuple[list[str], dict[str, Any]]:
+    def unusual(self, action: Subject, checks: Unusual) -> tuple[list[str], dict[str, Any]]:
         """Risk signals for the action, and the observations to record once it has run."""
         risks: list[str] = []
         observations: dict[str, Any] = {}
-        if checks.amount and isinstance(action.params.get(checks.amount.param), int | float):
+        amount_value = action.params.get(checks.amount.param) if checks.amount else None
+        if checks.amount and isinstance(amount_value, int | float) and not isinstance(amount_value, bool):
             param = checks.amount.param
             amount = float(action.params[param])
             history = [float(v) for v in self.connection.lrange(_amounts_key(action.agent, action.type, param),
@@ -90,7 +91,7 @@ class Signals:
                 observations["recipients"] = [param, recipients]
         return risks, observations
 
-    def record(self, action: Action, observations: dict[str, Any]) -> None:
+    def record(self, action: Subject, observations: dict[str, Any]) -> None:
         with self.connection.pipeline() as pipe:
             if "amount" in observations:
                 param, amount = observations["amount"]

@@ -6,8 +6,36 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel, Field
+
 from policies.rules import Hours, Policy, Rule
-from signoff.models import Waiting, WaitLevel
+
+
+class WaitLevel(BaseModel):
+    """One escalation level, resolved to Slack user and group IDs."""
+
+    users: list[str] = Field(default_factory=list)
+    groups: list[str] = Field(default_factory=list)
+    after: float
+
+
+class Waiting(BaseModel):
+    """How an action waits for people: its deadline, what happens then, reminders, escalation, quorum."""
+
+    deadline_at: datetime
+    on_expiry: str = "expire"  # expire | reject | run
+    expiry_note: str | None = None
+    remind_every: float | None = None
+    chain: list[WaitLevel] = Field(default_factory=list)
+    level: int = 0  # the chain's current level, from 0
+    quorum: int = 1
+
+    def approvers_now(self) -> dict[str, list[str]]:
+        """Everyone asked so far: a level that escalated may still decide."""
+        asked = self.chain[: self.level + 1]
+        return {"users": sorted({u for lv in asked for u in lv.users}),
+                "groups": sorted({g for lv in asked for g in lv.groups})}
+
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

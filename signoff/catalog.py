@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import redis
 from pydantic import BaseModel
 from redis.client import Pipeline
 
-from signoff.errors import UnknownActionType
+from signoff.errors import SignoffError, UnknownActionType
+from signoff.logging import log
 from signoff.schema import model_from_json_schema, validate_params
 
 TYPES_KEY = "signoff:types"
@@ -23,6 +24,15 @@ class ActionType(BaseModel):
     max_retries: int = 0
     owner: str | None = None
     undo: str | None = None  # the action type that undoes this one; it takes `action_id`
+    # "worker": published by a worker from its own code, and authoritative; "client": an SDK's declaration.
+    source: Literal["worker", "client"] = "client"
+
+    def same_definition(self, other: ActionType) -> bool:
+        return self.model_dump(exclude={"source"}) == other.model_dump(exclude={"source"})
+
+    def differences(self, other: ActionType) -> list[str]:
+        mine, theirs = self.model_dump(exclude={"source"}), other.model_dump(exclude={"source"})
+        return [name for name in mine if mine[name] != theirs[name]]
 
     @cached_property
     def serialized(self) -> str:
@@ -37,12 +47,37 @@ class ActionType(BaseModel):
         return validate_params(self.params_model, self.name, params)
 
 
+class DeclarationRefused(SignoffError):
+    def __init__(self, declared: ActionType, trusted: ActionType) -> None:
+        super().__init__(f"action type {declared.name!r} is registered by Signoff's workers from their own code, "
+                         f"and this declaration differs in {', '.join(declared.differences(trusted))}: refused")
+
+
 class Catalog:
     def __init__(self, connection: redis.Redis) -> None:
         self.connection = connection
 
-    def register(self, action_type: ActionType, pipe: Pipeline | None = None) -> None:
-        (pipe if pipe is not None else self.connection).hset(TYPES_KEY, action_type.name, action_type.serialized)
+    def restore(self, action_type: ActionType, pipe: Pipeline | None = None) -> None:
+        """Writes a client's declaration only where the type is missing (a Redis that lost it)."""
+        (pipe if pipe is not None else self.connection).hsetnx(TYPES_KEY, action_type.name, action_type.serialized)
+
+    def declare(self, action_type: ActionType) -> None:
+        """A client's declaration: refused (and logged) where a worker's own definition differs."""
+        raw = self.connection.hget(TYPES_KEY, action_type.name)
+        if raw is not None:
+            known = ActionType.model_validate_json(raw)
+            if known.source == "worker":
+                if not known.same_definition(action_type):
+                    log.warning("declaration_refused", type=action_type.name, differs=known.differences(action_type))
+                    raise DeclarationRefused(action_type, known)
+                return
+        self.connection.hset(TYPES_KEY, action_type.name, action_type.serialized)
+
+    def publish(self, action_types: list[ActionType]) -> None:
+        """A worker's own definitions: they replace whatever a client wrote."""
+        if action_types:
+            self.connection.hset(TYPES_KEY, mapping={t.name: t.model_copy(update={"source": "worker"}).serialized
+                                                     for t in action_types})
 
     def get(self, name: str) -> ActionType:
         raw = self.connection.hget(TYPES_KEY, name)

@@ -10,7 +10,9 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from policies import Subject, explain, load_policy
+import redis
+
+from policies import PolicyError, Subject, explain, load_policy
 from signoff import cli_format, lifecycle
 from signoff.audit import export, read_events
 from signoff.config import get_settings
@@ -167,7 +169,8 @@ def cmd_agents(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
 def cmd_worker(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
     from workers.worker import run_worker
 
-    run_worker(rt, burst=args.burst, name=args.name)
+    actions = [m.strip() for m in args.actions.split(",") if m.strip()] if args.actions is not None else None
+    run_worker(rt, burst=args.burst, name=args.name, actions=actions)
     return 0
 
 
@@ -235,6 +238,11 @@ def cmd_up(_rt: Runtime | None, args: argparse.Namespace, out: Output) -> int:
 
 # Parser ----------------------------------------------------------------------------------------
 
+def _redacted_url(settings: Any) -> str:
+    url = settings.redis_url or "embedded"
+    return re.sub(r"//[^@/]*@", "//***@", url)  # a password in the URL never reaches the terminal
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="signoff", description="Human sign-off for AI agents' actions.")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -252,6 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("worker", help="run a worker on Signoff's queues")
     p.add_argument("--burst", action="store_true", help="stop when the queues are empty")
     p.add_argument("--name")
+    p.add_argument("--actions", metavar="MODULES",
+                   help="modules that declare the action functions this worker may run (default: SIGNOFF_ACTIONS)")
     p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("bot", help="run the Slack app over HTTP (POST /slack/events, GET /healthz) or Socket Mode")
@@ -369,8 +379,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                       EmbeddedRedis(settings.data_dir).is_running())):
             rt = Runtime()
         return int(args.func(rt, args, out))
-    except SignoffError as exc:
+    except (SignoffError, PolicyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        print(f"error: cannot reach Redis ({_redacted_url(settings)}): {exc}. Is it running? "
+              "`signoff redis start` starts the embedded one; REDIS_URL names another", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

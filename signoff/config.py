@@ -25,6 +25,14 @@ class Settings(BaseSettings):
     approval_channel: str = Field(default="#approvals", validation_alias="SIGNOFF_APPROVAL_CHANNEL")
     log_format: str = Field(default="auto", validation_alias="SIGNOFF_LOG_FORMAT")  # auto | json | console
     log_level: str = Field(default="info", validation_alias="SIGNOFF_LOG_LEVEL")
+    # Signs decisions; held by the bot, the workers and operators, never by agents (see signoff.signing).
+    decision_key: SecretStr | None = Field(default=None, validation_alias="SIGNOFF_DECISION_KEY")
+    # Modules a worker imports for the action functions it may run, comma-separated.
+    actions: str = Field(default="", validation_alias="SIGNOFF_ACTIONS")
+
+    @property
+    def action_modules(self) -> list[str]:
+        return [name.strip() for name in self.actions.split(",") if name.strip()]
 
 
 @lru_cache(maxsize=1)

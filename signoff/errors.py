@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+# The policy language's own error, re-exported so SDK callers catch it from one place.
+from policies.vocabulary import PolicyError as PolicyError
+
 
 class SignoffError(Exception):
     """Base of every error Signoff raises on purpose."""
@@ -57,6 +60,3 @@ class StaleVersion(SignoffError):
 class NotAllowed(SignoffError):
     """The person may not decide this action."""
 
-
-class PolicyError(SignoffError):
-    """A policy file that cannot be used, with the line of the bad rule."""

@@ -16,14 +16,15 @@ from typing import Any, Literal
 
 from rq import Callback, Retry
 from rq.exceptions import NoSuchJobError
-from rq.job import Job
+from rq.job import Job, JobStatus
 
 from policies.routing import Routing
-from signoff import notify
+from policies.subject import Subject
+from signoff import notify, signing
 from signoff.catalog import ActionType
 from signoff.errors import InvalidParams, NotAllowed, SignoffError
-from signoff.models import DECIDABLE, Action, AuditEvent, Mode, Review, Status, utcnow
-from signoff.runtime import Runtime
+from signoff.models import DECIDABLE, Action, AuditEvent, Mode, Review, Status, person, utcnow
+from signoff.runtime import JOB_SERIALIZER, Runtime
 
 ROUTE_JOB = "workers.jobs.process_action"
 RUN_JOB = "workers.jobs.run_action"
@@ -47,11 +48,11 @@ def _retry(action: Action) -> Retry | None:
 
 def request(rt: Runtime, action_type: ActionType, params: dict[str, Any], *, agent: str, reason: str,
             review: bool = False, submitted_by: str | None = None,
-            register: list[ActionType] | None = None) -> Action:
+            restore: list[ActionType] | None = None) -> Action:
     """Validates and records an action and queues it for routing, in one transaction.
 
-    Invalid input raises InvalidParams and queues nothing. `register` also (re)writes action types
-    to the shared catalogue, as the SDK does for the functions it declares.
+    Invalid input raises InvalidParams and queues nothing. `restore` writes the SDK's declared types
+    to the shared catalogue where they are missing (a Redis that lost them); it never overwrites.
     """
     if not agent or not agent.strip():
         raise InvalidParams(action_type.name, ["agent: is required (which agent wants this?)"])
@@ -64,23 +65,27 @@ def request(rt: Runtime, action_type: ActionType, params: dict[str, Any], *, age
     )
     with rt.connection.pipeline(transaction=True) as pipe:
         pipe.multi()  # explicit, as RQ expects of a caller's pipeline
-        for declared in register or []:
-            rt.catalog.register(declared, pipe)
+        for declared in restore or []:
+            rt.catalog.restore(declared, pipe)
         rt.store.create(action, AuditEvent(action_id=action.id, step="requested", actor=f"agent:{agent}",
                                            status_to=str(Status.RECEIVED), type=action.type,
                                            params_after=action.params, note=reason), pipe)
         rt.actions_queue.enqueue_call(ROUTE_JOB, args=(action.id,), job_id=route_job_id(action.id),
-                                      on_failure=ON_FAILURE, retry=_retry(action), pipeline=pipe)
+                                      on_failure=ON_FAILURE, retry=_retry(action), pipeline=pipe,
+                                      result_ttl=0)
         pipe.execute()
     return action
 
 
-def apply_routing(rt: Runtime, action: Action, routing: Routing) -> Action:
+def apply_routing(rt: Runtime, action: Action, routing: Routing, trusted: dict[str, Any] | None = None) -> Action:
+    """Records where the policy sent the action. `trusted` holds what the worker's own code says of
+    the action (category, owner, function, parameters), which replaces what the client wrote."""
+    action = action.model_copy(update=trusted or {})
     approvers = routing.rule.approvers.model_dump() if routing.rule.approvers else None
     if routing.waiting and routing.waiting.chain:
         approvers = routing.waiting.approvers_now()
     changes: dict[str, Any] = {
-        "mode": routing.mode, "rule": routing.rule.name, "risk": routing.risk,
+        **(trusted or {}), "mode": routing.mode, "rule": routing.rule.name, "risk": routing.risk,
         "observations": routing.observations, "channel": routing.rule.channel, "approvers": approvers,
         "waiting": routing.waiting,
     }
@@ -100,7 +105,9 @@ def apply_routing(rt: Runtime, action: Action, routing: Routing) -> Action:
         )
     if routing.mode == Mode.POST_HOC:
         changes["review"] = Review.PENDING
-    changes.update(decided_by=f"policy:{routing.rule.name}", decided_at=utcnow())
+    by = f"policy:{routing.rule.name}"
+    changes.update(decided_by=by, decided_at=utcnow(), signature=signing.sign(
+        rt.require_decision_key(), action.id, action.version, action.params, signing.APPROVED, by))
     return rt.store.transition(
         action.id, Status.APPROVED, allowed_from={Status.RECEIVED}, changes=changes,
         event=AuditEvent(action_id=action.id, step="auto_approved", actor=f"policy:{routing.rule.name}",
@@ -115,10 +122,11 @@ def decide(rt: Runtime, action_id: str, decision: Decision, *, by: str, params: 
     `batch` names the batch decision this one is part of, for the audit log. Nobody decides (or
     counts toward the quorum of) an action they submitted or whose agent they own.
     """
+    rt.require_decision_key()  # an agent holding only Redis credentials cannot decide
     current = rt.store.get(action_id)
     _refuse_own(current, by)
     if decision == "reject":
-        return _reject(rt, action_id, by=by, note=note, version=version, batch=batch)
+        return _reject(rt, current, by=by, note=note, version=version, batch=batch)
     quorum = current.waiting.quorum if current.waiting else 1
     if quorum > 1 and by != DEADLINE_ACTOR:
         if params is not None:
@@ -134,11 +142,13 @@ def decide(rt: Runtime, action_id: str, decision: Decision, *, by: str, params: 
     return _approve(rt, current, by=by, params=params, note=note, version=version, batch=batch)
 
 
-def _reject(rt: Runtime, action_id: str, *, by: str, note: str | None, version: int | None,
+def _reject(rt: Runtime, current: Action, *, by: str, note: str | None, version: int | None,
             batch: str | None) -> Action:
+    action_id = current.id
+    signature = signing.sign(rt.require_decision_key(), action_id, current.version, current.params, "rejected", by)
     rejected = rt.store.transition(
         action_id, Status.REJECTED, allowed_from=DECIDABLE, expect_version=version,
-        changes={"decided_by": by, "decided_at": utcnow(), "note": note},
+        changes={"decided_by": by, "decided_at": utcnow(), "note": note, "signature": signature},
         event=AuditEvent(action_id=action_id, step="rejected", actor=by, note=note, batch=batch),
     )
     cancel_run_job(rt, action_id)
@@ -150,11 +160,14 @@ def _approve(rt: Runtime, current: Action, *, by: str, params: dict[str, Any] | 
              version: int | None, batch: str | None) -> Action:
     changes: dict[str, Any] = {"decided_by": by, "decided_at": utcnow(), "note": note}
     params_after = None
+    final_params, final_version = current.params, current.version
     if params is not None:
         edited = edit_params(rt, current, params)
         if edited != current.params:
-            params_after = edited
-            changes.update(params=edited, original_params=current.params, version=current.version + 1)
+            params_after, final_params, final_version = edited, edited, current.version + 1
+            changes.update(params=edited, original_params=current.params, version=final_version)
+    changes["signature"] = signing.sign(rt.require_decision_key(), current.id, final_version, final_params,
+                                        signing.APPROVED, by)
     approved = rt.store.transition(
         current.id, Status.APPROVED, allowed_from=DECIDABLE, changes=changes,
         expect_version=current.version if version is None else version,
@@ -168,6 +181,12 @@ def _approve(rt: Runtime, current: Action, *, by: str, params: dict[str, Any] | 
     return approved
 
 
+def subject(action: Action) -> Subject:
+    """The action as the policy language sees it."""
+    return Subject(type=action.type, category=action.category, agent=action.agent, params=action.params,
+                   id=action.id, review_requested=action.review_requested)
+
+
 def edit_params(rt: Runtime, action: Action, params: dict[str, Any]) -> dict[str, Any]:
     """The parameters an edit makes, validated by the action's schema (else InvalidParams).
 
@@ -176,28 +195,53 @@ def edit_params(rt: Runtime, action: Action, params: dict[str, Any]) -> dict[str
     return rt.catalog.get(action.type).check_params({**action.params, **params})
 
 
-def _run_job(rt: Runtime, action: Action) -> Job:
-    return Job.create(RUN_JOB, args=(action.id,), id=run_job_id(action.id), connection=rt.connection,
-                      origin=rt.actions_queue.name, on_failure=ON_FAILURE, retry=_retry(action))
+def _run_job(rt: Runtime, action: Action, job_id: str | None = None) -> Job:
+    return Job.create(RUN_JOB, args=(action.id,), id=job_id or run_job_id(action.id), connection=rt.connection,
+                      origin=rt.actions_queue.name, on_failure=ON_FAILURE, retry=_retry(action),
+                      serializer=JOB_SERIALIZER, result_ttl=0)
 
 
 def _refuse_own(action: Action, by: str) -> None:
-    own = {action.submitted_by, action.owner, f"slack:{action.owner}" if action.owner else None} - {None}
-    if by in own:
+    # Identities, not strings: `U0BOB`, `slack:U0BOB` and ` U0BOB ` are one person.
+    own = {person(action.submitted_by), person(action.owner)} - {None}
+    if person(by) in own:
         raise NotAllowed(f"{by} submitted this action or owns its agent, so cannot decide it")
+
+
+def approval_verifies(rt: Runtime, action: Action) -> bool:
+    """Whether the action's approval was signed with this deployment's key, for these parameters."""
+    return signing.verifies(rt.require_decision_key(), action.signature, action.id, action.version, action.params,
+                            signing.APPROVED, action.decided_by)
+
+
+def hold_unsigned(rt: Runtime, action: Action) -> Action:
+    """An approval without a valid signature: back in front of a person, with the reason on the message."""
+    why = "an approval without a valid signature was refused; a person must decide"
+    held = rt.store.transition(
+        action.id, Status.PENDING_APPROVAL, allowed_from={Status.APPROVED, Status.RUNNING},
+        changes={"decided_by": None, "decided_at": None, "signature": None, "version": action.version + 1,
+                 "risk": [*action.risk, why]},
+        event=AuditEvent(action_id=action.id, step="approval_refused", actor="worker", type=action.type, note=why),
+    )
+    (notify.decided if held.slack.get("ts") else notify.pending)(rt, held)
+    return held
 
 
 def release_run_job(rt: Runtime, action: Action) -> None:
     try:
-        job = Job.fetch(run_job_id(action.id), connection=rt.connection)
+        job = Job.fetch(run_job_id(action.id), connection=rt.connection, serializer=JOB_SERIALIZER)
     except NoSuchJobError:  # held before a restart that lost it: make it again
         job = _run_job(rt, action)
+    else:
+        if job.get_status() != JobStatus.CREATED:
+            # Spent on an approval that was refused (and perhaps still finishing): a job of this version's own.
+            job = _run_job(rt, action, f"{run_job_id(action.id)}-v{action.version}")
     rt.actions_queue.enqueue_job(job)
 
 
 def cancel_run_job(rt: Runtime, action_id: str) -> None:
     with contextlib.suppress(NoSuchJobError):
-        Job.fetch(run_job_id(action_id), connection=rt.connection).cancel()
+        Job.fetch(run_job_id(action_id), connection=rt.connection, serializer=JOB_SERIALIZER).cancel()
 
 
 def cancel(rt: Runtime, action_id: str, *, by: str, note: str | None = None) -> Action:
@@ -226,11 +270,13 @@ def start(rt: Runtime, action_id: str, worker: str, current: Action | None = Non
 
 def succeed(rt: Runtime, action: Action, result: Any) -> Action:
     done = rt.store.transition(
-        action.id, Status.SUCCEEDED, allowed_from={Status.RUNNING}, changes={"result": _jsonable(result)},
+        # An attempt that succeeded clears the error an earlier, killed attempt left.
+        action.id, Status.SUCCEEDED, allowed_from={Status.RUNNING}, changes={"result": _jsonable(result),
+                                                                            "error": None},
         event=AuditEvent(action_id=action.id, step="succeeded", actor="worker", result=_jsonable(result)),
     )
     if action.observations:
-        rt.signals.record(action, action.observations)
+        rt.signals.record(subject(action), action.observations)
     return done
 
 

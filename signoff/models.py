@@ -11,6 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from policies.vocabulary import Mode
+from policies.waiting import Waiting
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -32,14 +35,6 @@ class Status(StrEnum):
     EXPIRED = "expired"
 
 
-class Mode(StrEnum):
-    AUTO = "auto"
-    APPROVE = "approve"
-    BATCH = "batch"
-    POST_HOC = "post_hoc"
-    ESCALATE = "escalate"
-
-
 class Review(StrEnum):
     """Post-hoc review of an action that ran without approval."""
 
@@ -53,35 +48,16 @@ FINAL = frozenset({Status.SUCCEEDED, Status.FAILED, Status.REJECTED, Status.CANC
 DECIDABLE = frozenset({Status.PENDING_APPROVAL})
 
 
+def person(who: str | None) -> str | None:
+    """One person's identity, however it was written: `U0BOB` and `slack:U0BOB` are the same person."""
+    if who is None:
+        return None
+    return who.strip().removeprefix("slack:").strip() or None
+
+
 def params_hash(params: dict[str, Any]) -> str:
     canonical = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
-
-
-class WaitLevel(BaseModel):
-    """One escalation level, resolved to Slack user and group IDs."""
-
-    users: list[str] = Field(default_factory=list)
-    groups: list[str] = Field(default_factory=list)
-    after: float
-
-
-class Waiting(BaseModel):
-    """How an action waits for people: its deadline, what happens then, reminders, escalation, quorum."""
-
-    deadline_at: datetime
-    on_expiry: str = "expire"  # expire | reject | run
-    expiry_note: str | None = None
-    remind_every: float | None = None
-    chain: list[WaitLevel] = Field(default_factory=list)
-    level: int = 0  # the chain's current level, from 0
-    quorum: int = 1
-
-    def approvers_now(self) -> dict[str, list[str]]:
-        """Everyone asked so far: a level that escalated may still decide."""
-        asked = self.chain[: self.level + 1]
-        return {"users": sorted({u for lv in asked for u in lv.users}),
-                "groups": sorted({g for lv in asked for g in lv.groups})}
 
 
 class Action(BaseModel):
@@ -109,6 +85,7 @@ class Action(BaseModel):
     updated_at: datetime = Field(default_factory=utcnow)
     decided_by: str | None = None
     decided_at: datetime | None = None
+    signature: str | None = None  # HMAC over the decision (see signoff.signing); a run needs a valid one
     note: str | None = None
     original_params: dict[str, Any] | None = None
     result: Any = None

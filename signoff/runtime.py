@@ -7,6 +7,7 @@ from functools import cached_property
 import redis
 import structlog
 from rq import Queue
+from rq.serializers import JSONSerializer
 
 from policies.loader import load_policy
 from policies.rules import Policy
@@ -15,12 +16,15 @@ from signoff.catalog import Catalog
 from signoff.config import Settings, get_settings
 from signoff.connection import connect
 from signoff.logging import configure_logging
+from signoff.signing import MissingDecisionKey, decision_key
 from signoff.store import ActionStore
 
 #: Routing and running actions. Slack calls go on their own queue so a slow Slack never delays a run.
 ACTIONS_QUEUE = "signoff"
 SLACK_QUEUE = "signoff-slack"
 QUEUES = (ACTIONS_QUEUE, SLACK_QUEUE)
+#: Job payloads are JSON, never pickle: a payload written by anyone with Redis access runs no code when loaded.
+JOB_SERIALIZER = JSONSerializer
 
 
 class Runtime:
@@ -48,11 +52,21 @@ class Runtime:
 
     @cached_property
     def actions_queue(self) -> Queue:
-        return Queue(ACTIONS_QUEUE, connection=self.connection)
+        return Queue(ACTIONS_QUEUE, connection=self.connection, serializer=JOB_SERIALIZER)
 
     @cached_property
     def slack_queue(self) -> Queue:
-        return Queue(SLACK_QUEUE, connection=self.connection)
+        return Queue(SLACK_QUEUE, connection=self.connection, serializer=JOB_SERIALIZER)
+
+    @cached_property
+    def decision_key(self) -> bytes | None:
+        return decision_key(self.settings)
+
+    def require_decision_key(self) -> bytes:
+        """The key that signs decisions; without it a process may neither decide nor run (fail closed)."""
+        if self.decision_key is None:
+            raise MissingDecisionKey()
+        return self.decision_key
 
     @property
     def slack_enabled(self) -> bool:

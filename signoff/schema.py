@@ -1,30 +1,48 @@
 """Parameter schemas: a pydantic model from a function's signature, and back from its JSON schema.
 
 The JSON schema is stored with each action type in Redis, so every process (worker, bot, CLI)
-validates and edits parameters by the same schema without importing the agent's code.
+validates and edits parameters by the same schema without importing the agent's code. Whatever
+the input, parameters that pass are finite, shallow enough and of their declared type: a rule
+comparing `amount` with 500 never meets NaN, infinity or a string.
 """
 
 from __future__ import annotations
 
 import inspect
-import re
+import math
+import types
+import typing
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
+from email_validator import EmailNotValidError, validate_email
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    WithJsonSchema,
+    create_model,
+)
 
-from signoff.errors import InvalidParams
-
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+from signoff.errors import InvalidParams, SignoffError
 
 #: Parameters with this name are filled in by Signoff, never by the agent.
 IDEMPOTENCY_PARAM = "idempotency_key"
+MAX_DEPTH = 32  # lists and objects inside parameters, nested
+MAX_INT_BITS = 1024  # ~308 digits: past this an integer is no amount, id or count
 
 
 def _check_email(value: str) -> str:
-    if not _EMAIL.match(value):
-        raise ValueError("is not an email address")
-    return value.lower()
+    try:
+        # Syntax only (no DNS on the hot path); a newline, `<`, or a missing dot in the domain is refused.
+        checked = validate_email(value, check_deliverability=False, allow_smtputf8=True)
+    except EmailNotValidError:
+        raise ValueError("is not an email address") from None
+    return checked.normalized.lower()
 
 
 Email = Annotated[str, AfterValidator(_check_email), Field(json_schema_extra={"format": "email"})]
@@ -33,20 +51,52 @@ Email = Annotated[str, AfterValidator(_check_email), Field(json_schema_extra={"f
 LongText = Annotated[str, Field(json_schema_extra={"x-multiline": True})]
 """Free text shown as a multi-line field in Slack's edit modal."""
 
+# A Decimal is stored as a JSON number, so rules compare it as one; the worker hands the function a Decimal.
+def _as_json_number(value: Decimal) -> int | float:
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _finite_as_number(value: Decimal) -> Decimal:
+    if not math.isfinite(float(value)):  # Decimal('1e400') is finite, but no JSON number holds it
+        raise ValueError("is too large to be a number")
+    return value
+
+
+_DECIMAL = Annotated[Decimal, AfterValidator(_finite_as_number), PlainSerializer(_as_json_number, when_used="json"),
+                     WithJsonSchema({"type": "number"})]
+
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+def _stored_as_declared(annotation: Any) -> Any:
+    """The annotation with each Decimal (also inside X | None) made to store as a number."""
+    if annotation is Decimal:
+        return _DECIMAL
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return typing.Union[tuple(_stored_as_declared(a) for a in typing.get_args(annotation))]  # noqa: UP007
+    return annotation
 
 
 def model_from_signature(func: Callable[..., Any], name: str) -> type[BaseModel]:
+    try:
+        # Resolves string annotations (`from __future__ import annotations`) in the function's own module.
+        hints = typing.get_type_hints(func, include_extras=True)
+    except Exception as exc:  # NameError and friends: say which function, not a traceback
+        raise SignoffError(f"{func.__qualname__}: cannot read its parameter types ({exc})") from None
     fields: dict[str, Any] = {}
     for param in inspect.signature(func).parameters.values():
         if param.name == IDEMPOTENCY_PARAM or param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
             continue
-        annotation = param.annotation if param.annotation is not inspect.Parameter.empty else Any
+        annotation = _stored_as_declared(hints.get(param.name, Any))
         default = param.default if param.default is not inspect.Parameter.empty else ...
         fields[param.name] = (annotation, default)
-    return create_model(f"{name}_params", __base__=_Strict, **fields)
+    try:
+        return create_model(f"{name}_params", __base__=_Strict, **fields)
+    except Exception as exc:  # a type pydantic cannot validate
+        raise SignoffError(f"{func.__qualname__}: its parameter types cannot be validated ({exc})") from None
 
 
 def _python_type(prop: dict[str, Any], defs: dict[str, Any]) -> Any:
@@ -85,12 +135,41 @@ def model_from_json_schema(schema: dict[str, Any]) -> type[BaseModel]:
     return create_model(schema.get("title", "params"), __base__=_Strict, **fields)
 
 
+def shape_problems(value: Any) -> list[str]:
+    """What makes a value unsafe to validate or store: nesting past MAX_DEPTH, huge integers.
+
+    Walked without recursion, so a 100,000-level list is a clear error, not a RecursionError.
+    """
+    problems: list[str] = []
+    stack: list[tuple[Any, str, int]] = [(value, "", 0)]
+    while stack:
+        node, path, depth = stack.pop()
+        where = path or "params"
+        if depth > MAX_DEPTH:
+            problems.append(f"{where}: nested more than {MAX_DEPTH} levels deep")
+            continue
+        if isinstance(node, bool):
+            continue
+        if isinstance(node, int) and node.bit_length() > MAX_INT_BITS:
+            problems.append(f"{where}: integer too large (more than {MAX_INT_BITS} bits)")
+        elif isinstance(node, dict):
+            stack += [(v, f"{path}.{k}" if path else str(k), depth + 1) for k, v in node.items()]
+        elif isinstance(node, list | tuple):
+            stack += [(v, f"{path}.{i}" if path else str(i), depth + 1) for i, v in enumerate(node)]
+    return problems
+
+
 def validate_params(model: type[BaseModel], action_type: str, params: dict[str, Any]) -> dict[str, Any]:
     """Returns the parameters as the schema makes them, or raises InvalidParams naming each problem."""
+    problems = shape_problems(params)
+    if problems:
+        raise InvalidParams(action_type, problems[:5], {p.split(".", 1)[0].split(":", 1)[0]: p for p in problems})
     try:
         return model.model_validate(params).model_dump(mode="json")
     except ValidationError as exc:
         raise InvalidParams(action_type, field_problems(exc), field_errors(exc)) from None
+    except (ValueError, RecursionError) as exc:  # e.g. a string of digits past Python's int limit
+        raise InvalidParams(action_type, [f"params: {exc}"]) from None
 
 
 def field_problems(exc: ValidationError) -> list[str]:

@@ -10,7 +10,7 @@ from typing import Any, Generic, ParamSpec, TypeVar
 import redis
 from pydantic import BaseModel
 
-from signoff import lifecycle
+from signoff import lifecycle, registry
 from signoff.audit import read_events
 from signoff.catalog import ActionType
 from signoff.config import Settings
@@ -18,7 +18,7 @@ from signoff.connection import connect
 from signoff.errors import SignoffError
 from signoff.models import Action, AuditEvent, Outcome, Status
 from signoff.runtime import Runtime
-from signoff.schema import model_from_signature
+from signoff.schema import IDEMPOTENCY_PARAM, model_from_signature
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -73,9 +73,9 @@ class ActionHandle(Generic[P, R]):
         raise TypeError(f"{self.name} needs sign-off: call {self.name}.request(..., agent=..., reason=...)")
 
     def request(self, *, agent: str, reason: str, review: bool = False, **params: Any) -> Ticket:
-        # Every request rewrites the types this agent declared: the catalogue survives a Redis that lost it.
+        # Every request restores the types this agent declared where they are missing (a Redis that lost them).
         action = lifecycle.request(self.signoff.runtime, self.action_type, params, agent=agent, reason=reason,
-                                   review=review, register=self.signoff.declared)
+                                   review=review, restore=self.signoff.declared)
         return Ticket(self.signoff, action.id)
 
 
@@ -104,11 +104,12 @@ class Signoff:
         return list(self._declared)
 
     def register(self) -> None:
-        """Writes every action declared on this instance to the shared catalogue (done on connecting)."""
-        with self.runtime.connection.pipeline() as pipe:
-            for action_type in self._declared:
-                self.runtime.catalog.register(action_type, pipe)
-            pipe.execute()
+        """Writes every action declared on this instance to the shared catalogue (done on connecting).
+
+        A declaration that differs from what Signoff's workers registered from their own code is refused.
+        """
+        for action_type in self._declared:
+            self.runtime.catalog.declare(action_type)
 
     def action(self, name: str, *, category: str | None = None, retries: int = 0, owner: str | None = None,
                undo: str | None = None) -> Callable[[Callable[P, R]], ActionHandle[P, R]]:
@@ -125,14 +126,18 @@ class Signoff:
             if func.__module__ == "__main__":
                 raise SignoffError(f"{func.__qualname__} is defined in __main__; a worker cannot import it. "
                                    "Define actions in a module both the agent and the worker import.")
+            params_model = model_from_signature(func, name)
             action_type = ActionType(
                 name=name, category=category, func=f"{func.__module__}.{func.__qualname__}",
-                params_schema=model_from_signature(func, name).model_json_schema(),
+                params_schema=params_model.model_json_schema(),
                 max_retries=retries, owner=owner, undo=undo,
             )
+            # In this process's registry: a worker that imports this module may run `func`, and only it.
+            registry.add(registry.LocalAction(action_type, func, params_model,
+                                              IDEMPOTENCY_PARAM in inspect.signature(func).parameters))
             self._declared.append(action_type)
             if self._runtime is not None:
-                self._runtime.catalog.register(action_type)
+                self._runtime.catalog.declare(action_type)
             return ActionHandle(self, func, action_type)
 
         return declare
@@ -142,7 +147,7 @@ class Signoff:
         """Declares an action the agent performs itself once approved (no worker function)."""
         action_type = ActionType(name=name, category=category, params_schema=params.model_json_schema(),
                                  owner=owner)
-        self.runtime.catalog.register(action_type)
+        self.runtime.catalog.declare(action_type)
         return action_type
 
     def submit(self, type: str, params: dict[str, Any], *, agent: str, reason: str,

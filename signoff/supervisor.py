@@ -8,9 +8,10 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 
-from signoff.config import get_settings
+from signoff.config import Settings, get_settings
 from signoff.connection import redis_url
 from signoff.logging import log
+from signoff.signing import decision_key
 
 
 @dataclass
@@ -44,6 +45,16 @@ class Stack:
                 process.kill()
 
 
+def child_env(settings: Settings, url: str, **extra: str) -> dict[str, str]:
+    """The children's environment: one Redis, and the decision key (on embedded defaults, the data
+    directory's own, handed on because the children see REDIS_URL set)."""
+    env = {**os.environ, "REDIS_URL": url, **extra}
+    key = decision_key(settings)
+    if key is not None:
+        env["SIGNOFF_DECISION_KEY"] = key.decode()
+    return env
+
+
 def _interrupt(_signum: int, _frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -51,7 +62,7 @@ def _interrupt(_signum: int, _frame: object) -> None:
 def run_stack(workers: int = 1, extra: list[tuple[str, list[str]]] | None = None, bot_port: int = 3000) -> int:
     settings = get_settings()
     url = redis_url(settings)
-    stack = Stack(env={**os.environ, "REDIS_URL": url})
+    stack = Stack(env=child_env(settings, url))
     print(f"Signoff is up. Redis: {url}  Policy: {settings.policy}", flush=True)
     print("Request an action from another terminal, e.g.:\n"
           "  .venv/bin/python -m examples.agent\n"

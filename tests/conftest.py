@@ -33,6 +33,9 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["SIGNOFF_LOG_FORMAT"] = "json"
     os.environ["SIGNOFF_LOG_LEVEL"] = "warning"  # the audit lines of thousands of test actions are noise here
     os.environ.pop("SLACK_BOT_TOKEN", None)
+    # The bot, the workers and the tests' own decisions share one signing key; the agents in tests do not need it.
+    os.environ["SIGNOFF_DECISION_KEY"] = uuid.uuid4().hex
+    os.environ["SIGNOFF_ACTIONS"] = "tests.actions,tests.money_actions"  # what test workers may run
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

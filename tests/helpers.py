@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from signoff.models import Action, Status
-from signoff.runtime import Runtime
+from signoff.runtime import JOB_SERIALIZER, Runtime
 
 DEADLINE = 30.0
 BLOCK_SECONDS = 2.0  # shorter than the Redis client's socket timeout, which would cut a longer block
@@ -35,12 +35,14 @@ def advance(rt: Runtime, seconds: float) -> int:
     """
     from rq.job import Job
 
+
+
     moment = int(time.time() + seconds)
     released = 0
     for queue in (rt.actions_queue, rt.slack_queue):
         registry = queue.scheduled_job_registry
         for job_id in registry.get_jobs_to_schedule(moment):
             registry.remove(job_id)
-            queue.enqueue_job(Job.fetch(job_id, connection=rt.connection))
+            queue.enqueue_job(Job.fetch(job_id, connection=rt.connection, serializer=JOB_SERIALIZER))
             released += 1
     return released

@@ -10,6 +10,7 @@ from rq.job import Job
 
 from policies.teams import Team
 from signoff import Signoff, Status
+from signoff.runtime import JOB_SERIALIZER
 from tests.actions import explode, send_email, tag_customer, update_crm
 from tests.helpers import wait_status
 from tests.slack_helpers import approval_message, ephemeral_to, text_of
@@ -61,7 +62,7 @@ def _digest_worker(workers: Any, teams_env: dict[str, str]) -> Any:
 
 def _run_digests(rt: Any, now: str) -> list[str]:
     job = rt.slack_queue.enqueue("workers.digest_jobs.send_due_digests", now)
-    result = Job.fetch(job.id, connection=rt.connection).latest_result(timeout=20)
+    result = Job.fetch(job.id, connection=rt.connection, serializer=JOB_SERIALIZER).latest_result(timeout=20)
     assert result is not None, "the digest job did not finish"
     if result.type != result.Type.SUCCESSFUL:
         raise AssertionError(result.exc_string)

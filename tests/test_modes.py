@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from signoff import Signoff, Status
 from signoff.models import Review
+from signoff.runtime import JOB_SERIALIZER
 from tests.actions import issue_refund, send_email, update_crm
 from tests.helpers import wait_status
 
@@ -53,11 +54,13 @@ def test_rejection_cancels_the_queued_job_and_tells_the_agent_why(rt, worker) ->
 
     ticket = issue_refund.request(customer_id="c1", amount=900, agent="support-bot", reason="angry customer")
     wait_status(rt, ticket.id, Status.PENDING_APPROVAL)
-    assert Job.fetch(f"signoff-run-{ticket.id}", connection=rt.connection).get_status() == JobStatus.CREATED
+    assert Job.fetch(f"signoff-run-{ticket.id}", connection=rt.connection,
+                     serializer=JOB_SERIALIZER).get_status() == JobStatus.CREATED
     Signoff(connection=rt.connection).decide(ticket.id, "reject", by="bob", note="over the refund limit")
     outcome = ticket.wait(timeout=5)
     assert (outcome.status, outcome.decided_by, outcome.note) == (Status.REJECTED, "bob", "over the refund limit")
-    assert Job.fetch(f"signoff-run-{ticket.id}", connection=rt.connection).get_status() == JobStatus.CANCELED
+    assert Job.fetch(f"signoff-run-{ticket.id}", connection=rt.connection,
+                     serializer=JOB_SERIALIZER).get_status() == JobStatus.CANCELED
 
 
 def test_an_edit_runs_with_the_edited_parameters_and_keeps_both_versions(rt, worker) -> None:

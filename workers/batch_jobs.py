@@ -10,6 +10,7 @@ from signoff.batches import Batches
 from signoff.models import Action
 from signoff.runtime import Runtime
 from workers.context import job_runtime
+from workers.job_class import signoff_job
 
 CLOSE_BATCH_JOB = "workers.batch_jobs.close_batch"
 
@@ -23,6 +24,7 @@ def add_to_batch(rt: Runtime, action: Action, rule: str, batching: Batching) -> 
         notify.batch_ready(rt, added.batch_id)
 
 
+@signoff_job
 def close_batch(batch_id: str) -> bool:
     """The window of a batch has passed: send it, unless reaching its size sent it already."""
     rt = job_runtime()

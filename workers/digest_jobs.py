@@ -14,6 +14,7 @@ from signoff import digests
 from signoff.digests import Digest
 from signoff.runtime import Runtime
 from workers.context import job_runtime
+from workers.job_class import signoff_job
 
 log = structlog.get_logger("signoff.digest")
 
@@ -29,6 +30,7 @@ def send_digest(rt: Runtime, team: Team, client: WebClient) -> Digest:
     return digest
 
 
+@signoff_job
 def send_due_digests(now: str | None = None) -> list[str]:
     """Sends every digest whose time has come (in its team's timezone) and was not sent for that day."""
     rt = job_runtime()

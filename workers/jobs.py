@@ -3,39 +3,67 @@
 - process_action: applies the policy; an action allowed to run runs in the same job.
 - run_action: the job held while a person decides; approval enqueues it.
 Both refuse to start an action that already started, so a duplicate delivery never runs it twice.
+The function, its category and its parameter types come from this worker's own code (see
+`signoff.registry`), never from what a client wrote to Redis; an approval runs only if its
+signature verifies.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
 import os
-from collections.abc import Callable
 from typing import Any
 
 import redis
+from pydantic import ValidationError
 from rq.job import Job
-from rq.utils import import_attribute
 
 from policies.routing import route
-from signoff import lifecycle, notify
-from signoff.errors import TransitionRefused
+from signoff import lifecycle, notify, registry
+from signoff.errors import InvalidParams, TransitionRefused
 from signoff.logging import log
 from signoff.models import Action, Status
 from signoff.runtime import Runtime
 from signoff.schema import IDEMPOTENCY_PARAM
 from workers import batch_jobs
 from workers.context import job_runtime, runtime_for
+from workers.job_class import signoff_job
 
 
+def _trusted(rt: Runtime, action: Action) -> dict[str, Any]:
+    """What this worker's own code says of the action, where the client's request says otherwise."""
+    local = registry.get(action.type)
+    if local is None:
+        if action.func is not None:
+            # The client claims a function this worker does not have: nothing to run, so nothing runs.
+            return {"func": "unregistered"}
+        return {}
+    trusted = local.action_type
+    claimed = {"category": action.category, "owner": action.owner, "func": action.func}
+    wanted = {"category": trusted.category, "owner": trusted.owner, "func": trusted.func}
+    changes: dict[str, Any] = {k: v for k, v in wanted.items() if claimed[k] != v}
+    if changes:
+        log.warning("declaration_mismatch", action_id=action.id, type=action.type,
+                    claimed={k: claimed[k] for k in changes}, trusted=changes)
+    params = trusted.check_params(action.params)  # the worker's schema, not the catalogue's
+    if params != action.params:
+        changes["params"] = params
+    return changes
+
+
+@signoff_job
 def process_action(action_id: str) -> str:
     rt = job_runtime()
     action = rt.store.get(action_id)
     if action.status == Status.RECEIVED:
-        routing = route(rt.policy, rt.signals, action)
-        action = lifecycle.apply_routing(rt, action, routing)
+        try:
+            trusted = _trusted(rt, action)
+        except InvalidParams as invalid:
+            failed = lifecycle.fail(rt, action_id, str(invalid), retrying=False)
+            return str(failed.status if failed else action.status)
+        routing = route(rt.policy, rt.signals, lifecycle.subject(action.model_copy(update=trusted)))
+        action = lifecycle.apply_routing(rt, action, routing, trusted)
         log.info("routed", action_id=action_id, status=action.status, rule=action.rule, risk=action.risk)
-        if action.status == Status.PENDING_APPROVAL and routing.rule.batch is not None:
+        if action.status == Status.PENDING_APPROVAL and routing.rule.batch is not None and routing.mode == "batch":
             batch_jobs.add_to_batch(rt, action, routing.rule.name, routing.rule.batch)
         elif action.status == Status.PENDING_APPROVAL:
             notify.pending(rt, action)
@@ -44,16 +72,9 @@ def process_action(action_id: str) -> str:
     return str(action.status)
 
 
+@signoff_job
 def run_action(action_id: str) -> str:
     return _execute(job_runtime(), action_id)
-
-
-@functools.lru_cache(maxsize=256)
-def _function(path: str) -> tuple[Callable[..., Any], bool]:
-    """The action's function, and whether it takes an idempotency key."""
-    handle = import_attribute(path)
-    func = getattr(handle, "func", handle)  # the @signoff.action handle wraps the function
-    return func, IDEMPOTENCY_PARAM in inspect.signature(func).parameters
 
 
 def _execute(rt: Runtime, action_id: str, current: Action | None = None) -> str:
@@ -62,12 +83,22 @@ def _execute(rt: Runtime, action_id: str, current: Action | None = None) -> str:
     except TransitionRefused as refused:
         log.warning("not_started", action_id=action_id, reason=str(refused))
         return refused.status
-    assert action.func is not None
-    func, takes_key = _function(action.func)
-    kwargs: dict[str, Any] = dict(action.params)
-    if takes_key:
+    if not lifecycle.approval_verifies(rt, action):
+        log.error("approval_not_signed", action_id=action_id, decided_by=action.decided_by)
+        return str(lifecycle.hold_unsigned(rt, action).status)
+    local = registry.get(action.type)
+    if local is None:
+        raise LookupError(f"this worker has no function for action type {action.type!r}: start workers with "
+                          "SIGNOFF_ACTIONS naming the module that declares it")
+    try:
+        validated = local.params_model.model_validate(action.params)
+    except ValidationError as invalid:
+        raise ValueError(f"the parameters no longer fit {action.type}: {invalid.errors()[0]['msg']}") from None
+    # Attributes, not a JSON dump: the function gets the types it declared (Decimal, datetime...).
+    kwargs: dict[str, Any] = {name: getattr(validated, name) for name in type(validated).model_fields}
+    if local.takes_idempotency_key:
         kwargs[IDEMPOTENCY_PARAM] = action.idempotency_key
-    result = func(**kwargs)  # an exception goes to on_job_failure through RQ
+    result = local.func(**kwargs)  # an exception goes to on_job_failure through RQ
     done = lifecycle.succeed(rt, action, result)
     notify.finished(rt, done)
     return str(done.status)
@@ -87,6 +118,7 @@ def _record_failure(connection: redis.Redis, job: Job, error: str) -> None:
             notify.finished(rt, action)
 
 
+@signoff_job
 def on_job_failure(job: Job, connection: redis.Redis, exc_type: Any, exc_value: Any, _tb: Any) -> None:
     """RQ's failure callback: the function raised, or RQ found the job abandoned by a dead worker."""
     if exc_type is not None and exc_type.__name__ == "AbandonedJobError":
@@ -101,3 +133,5 @@ def on_horse_killed(job: Job, retpid: int, ret_val: int, _rusage: Any) -> None:
     signal = os.WTERMSIG(ret_val) if ret_val and os.WIFSIGNALED(ret_val) else None
     why = f"signal {signal}" if signal else f"exit status {ret_val}"
     _record_failure(job.connection, job, f"the process running this action died ({why})")
+
+

@@ -8,8 +8,9 @@ from rq.job import Job, JobStatus
 from signoff import lifecycle
 from signoff.logging import log
 from signoff.models import Status
-from signoff.runtime import Runtime
+from signoff.runtime import JOB_SERIALIZER, Runtime
 from workers.context import job_runtime
+from workers.job_class import signoff_job
 from workers.worker import recover_abandoned
 
 
@@ -20,7 +21,8 @@ def release_stranded(rt: Runtime) -> int:
         if not action.func:
             continue
         try:
-            status = Job.fetch(lifecycle.run_job_id(action.id), connection=rt.connection).get_status()
+            job = Job.fetch(lifecycle.run_job_id(action.id), connection=rt.connection, serializer=JOB_SERIALIZER)
+            status = job.get_status()
         except NoSuchJobError:
             status = None
         if status in (None, JobStatus.CREATED) and not _routing_pending(rt, action.id):
@@ -32,12 +34,13 @@ def release_stranded(rt: Runtime) -> int:
 def _routing_pending(rt: Runtime, action_id: str) -> bool:
     # An auto-approved action runs inside its routing job: that job, not a run job, carries it.
     try:
-        job = Job.fetch(lifecycle.route_job_id(action_id), connection=rt.connection)
+        job = Job.fetch(lifecycle.route_job_id(action_id), connection=rt.connection, serializer=JOB_SERIALIZER)
     except NoSuchJobError:
         return False
     return job.get_status() in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED)
 
 
+@signoff_job
 def sweep() -> dict[str, int]:
     rt = job_runtime()
     repaired = {"abandoned": recover_abandoned(rt), "stranded": release_stranded(rt)}

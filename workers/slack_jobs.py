@@ -22,6 +22,7 @@ from bot.views.text import when
 from signoff.batches import Batches
 from signoff.models import Action, Status
 from workers.context import job_runtime
+from workers.job_class import signoff_job
 
 log = structlog.get_logger("signoff.slack")
 T = TypeVar("T")
@@ -51,6 +52,7 @@ def _slack_call(action_id: str, what: str, call: Callable[[], T]) -> T:
         raise  # RQ retries the job later (see signoff.notify)
 
 
+@signoff_job
 def post_approval_request(action_id: str) -> str | None:
     rt = job_runtime()
     action = rt.store.get(action_id)
@@ -70,6 +72,7 @@ def post_approval_request(action_id: str) -> str | None:
     return str(posted["ts"])
 
 
+@signoff_job
 def update_approval_message(action_id: str) -> None:
     rt = job_runtime()
     action = rt.store.get(action_id)
@@ -81,12 +84,14 @@ def update_approval_message(action_id: str) -> None:
         blocks=approval_blocks(action)))
 
 
+@signoff_job
 def post_run_outcome(action_id: str) -> None:
     update_approval_message(action_id)
     action = job_runtime().store.get(action_id)
     _thread_reply(action, run_outcome_text(action))
 
 
+@signoff_job
 def post_batch(batch_id: str) -> str | None:
     rt = job_runtime()
     batches = Batches(rt.connection)
@@ -105,6 +110,7 @@ def post_batch(batch_id: str) -> str | None:
     return str(posted["ts"])
 
 
+@signoff_job
 def update_batch_message(batch_id: str) -> None:
     rt = job_runtime()
     batch = Batches(rt.connection).get(batch_id)
@@ -126,6 +132,7 @@ def _thread_reply(action: Action, text: str) -> None:
         channel=action.slack["channel"], thread_ts=action.slack["ts"], text=text))
 
 
+@signoff_job
 def post_escalation(action_id: str) -> None:
     update_approval_message(action_id)
     action = job_runtime().store.get(action_id)
@@ -135,6 +142,7 @@ def post_escalation(action_id: str) -> None:
                            f"{mentions({'users': level.users, 'groups': level.groups})}.")
 
 
+@signoff_job
 def post_reminder(action_id: str) -> None:
     action = job_runtime().store.get(action_id)
     if action.waiting is None:

@@ -1,34 +1,63 @@
-"""`signoff worker`: RQ's own worker on Signoff's queues, with a handler for killed work horses."""
+"""`signoff worker`: RQ's own worker on Signoff's queues, running only Signoff's jobs and this
+worker's own action functions, with signed decisions, and riding out Redis restarts."""
 
 from __future__ import annotations
 
 import os
 import sys
 
-from rq import Worker
+from rq import Queue, Worker
 from rq.registry import StartedJobRegistry
 
-from signoff.runtime import QUEUES, Runtime
+from signoff import registry
+from signoff.logging import log
+from signoff.runtime import JOB_SERIALIZER, QUEUES, Runtime
+from workers.job_class import SignoffJob, load_job_modules
 from workers.jobs import on_horse_killed
+from workers.resilience import until_redis_answers
+
+
+def prepare(rt: Runtime, actions: list[str] | None = None) -> list[str]:
+    """What a worker checks before it takes a job: a broken set-up stops it at start, not mid-job."""
+    rt.require_decision_key()  # without it no approval can be verified: refuse to start
+    rt.policy  # noqa: B018 - a broken policy file stops the worker here
+    # Action modules are imported from the project directory, as `rq worker` does from its cwd.
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    names = registry.import_action_modules(actions if actions is not None else rt.settings.action_modules)
+    load_job_modules()
+    rt.catalog.publish([local.action_type for local in registry.all_local()])
+    if not names:
+        log.warning("no_action_functions", hint="set SIGNOFF_ACTIONS (or --actions) to the modules that declare "
+                                                "your actions; until then approved actions with a function fail")
+    return names
 
 
 def build_worker(rt: Runtime, queues: tuple[str, ...] = QUEUES, name: str | None = None) -> Worker:
-    # Jobs import the agent's action functions by module path, as `rq worker` does from its cwd.
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
-    rt.policy  # noqa: B018 - load the policy now: a broken file stops the worker at start, not mid-job
-    return Worker(list(queues), connection=rt.connection, name=name, work_horse_killed_handler=on_horse_killed)
+    return Worker([Queue(q, connection=rt.connection, serializer=JOB_SERIALIZER, job_class=SignoffJob)
+                   for q in queues], connection=rt.connection, name=name, work_horse_killed_handler=on_horse_killed,
+                  serializer=JOB_SERIALIZER, job_class=SignoffJob)
 
 
-def run_worker(rt: Runtime, *, burst: bool = False, with_scheduler: bool = True, name: str | None = None) -> bool:
-    return build_worker(rt, name=name).work(burst=burst, with_scheduler=with_scheduler)
+def run_worker(rt: Runtime, *, burst: bool = False, with_scheduler: bool = True, name: str | None = None,
+               actions: list[str] | None = None) -> bool:
+    until_redis_answers("worker", lambda: prepare(rt, actions))
+    worker = build_worker(rt, name=name)
+
+    def forget_crashed() -> None:
+        # The crashed run left the worker registered as alive; a new run under the same name needs it gone.
+        worker.register_death()
+
+    return until_redis_answers("worker", lambda: worker.work(burst=burst, with_scheduler=with_scheduler),
+                               on_reconnect=forget_crashed)
 
 
 def recover_abandoned(rt: Runtime, at: float | None = None) -> int:
     """Hands jobs whose worker died (no heartbeat by `at`) to their failure handling; returns how many."""
     count = 0
     for name in QUEUES:
-        registry = StartedJobRegistry(name, connection=rt.connection)
-        count += len(registry.get_expired_job_ids(at))
-        registry.cleanup(timestamp=at)
+        registry_ = StartedJobRegistry(name, connection=rt.connection, serializer=JOB_SERIALIZER,
+                                       job_class=SignoffJob)
+        count += len(registry_.get_expired_job_ids(at))
+        registry_.cleanup(timestamp=at)
     return count

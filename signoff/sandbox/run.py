@@ -9,16 +9,19 @@ import sys
 from signoff.config import get_settings
 from signoff.connection import redis_url
 from signoff.sandbox.server import LOOPBACK, SlackSandbox
-from signoff.supervisor import Stack
+from signoff.supervisor import Stack, child_env
 
 
 def run_sandbox(port: int = 8088, bot_port: int = 3000, agent: bool = True) -> int:
     settings = get_settings()
     sandbox = SlackSandbox(bot_url=f"http://{LOOPBACK}:{bot_port}/slack/events").start(port)
-    env = {**os.environ, "REDIS_URL": redis_url(settings), "SLACK_API_URL": sandbox.api_url,
-           "SLACK_BOT_TOKEN": sandbox.token, "SLACK_SIGNING_SECRET": sandbox.signing_secret,
-           "SIGNOFF_POLICY": os.environ.get("SIGNOFF_POLICY", "demo"), "SIGNOFF_APPROVAL_CHANNEL": "#approvals"}
+    env = child_env(settings, redis_url(settings), SLACK_API_URL=sandbox.api_url, SLACK_BOT_TOKEN=sandbox.token,
+                    SLACK_SIGNING_SECRET=sandbox.signing_secret,
+                    SIGNOFF_POLICY=os.environ.get("SIGNOFF_POLICY", "demo"), SIGNOFF_APPROVAL_CHANNEL="#approvals",
+                    SIGNOFF_ACTIONS=os.environ.get("SIGNOFF_ACTIONS", "examples.actions"))
     env.pop("SLACK_APP_TOKEN", None)
+    # The sample agent asks; it never holds the key that signs decisions.
+    agent_env = {k: v for k, v in env.items() if k != "SIGNOFF_DECISION_KEY"}
     stack = Stack(env=env)
     try:
         stack.start("worker", "worker")
@@ -28,7 +31,7 @@ def run_sandbox(port: int = 8088, bot_port: int = 3000, agent: bool = True) -> i
               f"Policy: {env['SIGNOFF_POLICY']}. Push more actions: .venv/bin/python -m examples.agent\n"
               "Ctrl-C stops everything.\n", flush=True)
         if agent:
-            subprocess.run([sys.executable, "-m", "examples.agent"], env=env, check=False)
+            subprocess.run([sys.executable, "-m", "examples.agent"], env=agent_env, check=False)
         return stack.wait_any()
     except KeyboardInterrupt:
         return 0
