@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 from rq import Queue
 
-from signoff import NotAllowed, Signoff, SignoffError, Status
-from signoff import lifecycle
+from signoff import NotAllowed, Signoff, SignoffError, Status, lifecycle
 from signoff.catalog import ActionType
 from signoff.config import Settings
 from signoff.models import AuditEvent
@@ -89,7 +88,7 @@ def test_a_client_declaration_that_differs_from_the_workers_is_refused(rt, worke
     class Loose(BaseModel):
         to: str
 
-    with pytest.raises(SignoffError, match="registered by Signoff's workers .* differs in category"):
+    with pytest.raises(SignoffError, match=r"registered by Signoff's workers .* differs in category"):
         Signoff(connection=rt.connection).declare("send_email", params=Loose, category="internal")
 
 
