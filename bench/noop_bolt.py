@@ -1,4 +1,4 @@
-"""The baseline for bench/interaction.py: plain Bolt acknowledging a no-op button, same WSGI server."""
+"""The baseline for bench/interaction.py: plain Bolt acknowledging a no-op button, on the same web server."""
 
 from __future__ import annotations
 
@@ -6,15 +6,14 @@ import os
 import sys
 
 from slack_bolt import Ack, App
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
-from bot.app import serve_wsgi
+from bot.web import create_web_app, serve
 from signoff.logging import configure_logging
 
 
 def main(port: int) -> None:
-    configure_logging("json", "info")  # serve_wsgi logs "bot_listening": the benchmark waits for that line
+    configure_logging("json", "info")  # serve logs "bot_listening": the benchmark waits for that line
     client = WebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"])
     app = App(client=client, signing_secret=os.environ["SLACK_SIGNING_SECRET"], token_verification_enabled=False)
 
@@ -22,7 +21,7 @@ def main(port: int) -> None:
     def noop(ack: Ack) -> None:
         ack()
 
-    serve_wsgi(SlackRequestHandler(app), "127.0.0.1", port)
+    serve(create_web_app(app, lambda: True), "127.0.0.1", port)
 
 
 if __name__ == "__main__":

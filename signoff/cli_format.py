@@ -13,9 +13,17 @@ def _when(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "-"
 
 
+def slack_state(action: Action) -> str:
+    """Whether a waiting action's request has reached Slack: an outage must not hide it."""
+    if action.status != "pending_approval" or action.slack.get("ts") or action.batch_id:
+        return ""
+    attempts = int(action.slack.get("attempts", "0"))
+    return "  not yet in Slack" + (f" ({attempts} tries)" if attempts else "")
+
+
 def action_line(action: Action) -> str:
     return (f"{action.id}  {action.status:<16} {action.type:<18} {action.agent:<14} "
-            f"{_when(action.created_at)}  {action.rule or ''}")
+            f"{_when(action.created_at)}  {action.rule or ''}{slack_state(action)}")
 
 
 def action_detail(action: Action) -> str:

@@ -9,6 +9,17 @@ from signoff.runtime import Runtime
 
 # Slack was down or refused: try again later, while the action waits unchanged.
 SLACK_RETRY = Retry(max=5, interval=[5, 30, 120, 300, 900])
+# Past those retries the scheduler's sweep posts it again, after this long, for as long as it waits.
+REPOST_CAP = 1800.0
+
+
+def backoff(attempts: int) -> float:
+    """Seconds before the sweep tries an approval request again after `attempts` tries: capped."""
+    return float(min(60 * 2 ** max(attempts - 1, 0), REPOST_CAP))
+
+
+def post_job_id(action_id: str) -> str:
+    return f"signoff-post-{action_id}"
 
 POST_JOB = "workers.slack_jobs.post_approval_request"
 UPDATE_JOB = "workers.slack_jobs.update_approval_message"
@@ -21,7 +32,7 @@ BATCH_UPDATE_JOB = "workers.slack_jobs.update_batch_message"
 
 def _to_slack(rt: Runtime, job: str, subject_id: str) -> None:
     if rt.slack_enabled:
-        rt.slack_queue.enqueue(job, subject_id, retry=SLACK_RETRY)
+        rt.slack_queue.enqueue(job, subject_id, retry=SLACK_RETRY, result_ttl=0)
 
 
 def _about_message(rt: Runtime, job: str, action: Action) -> None:
@@ -31,7 +42,9 @@ def _about_message(rt: Runtime, job: str, action: Action) -> None:
 
 
 def pending(rt: Runtime, action: Action) -> None:
-    _to_slack(rt, POST_JOB, action.id)
+    # One id per action: the sweep can tell whether a post is already queued or being retried.
+    if rt.slack_enabled:
+        rt.slack_queue.enqueue(POST_JOB, action.id, retry=SLACK_RETRY, job_id=post_job_id(action.id), result_ttl=0)
 
 
 def decided(rt: Runtime, action: Action) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from bot.app import EVENTS_PATH
+from bot.web import EVENTS_PATH
 from tests.conftest import ROOT
 
 # The team's shared copy when it is beside the checkout (as in CI), else the copy kept with the tests.

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from signoff import lifecycle
+from signoff import lifecycle, notify
 from signoff.logging import log
 from signoff.models import Status
 from signoff.runtime import JOB_SERIALIZER, Runtime
@@ -40,10 +42,37 @@ def _routing_pending(rt: Runtime, action_id: str) -> bool:
     return job.get_status() in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED)
 
 
+def repost_unposted(rt: Runtime, now: float | None = None) -> int:
+    """Waiting actions whose approval request never reached Slack (an outage longer than the retries):
+    posted again, each after its own capped back-off, for as long as they wait."""
+    if not rt.slack_enabled:
+        return 0
+    now = time.time() if now is None else now
+    reposted = 0
+    for action in rt.store.newest(Status.PENDING_APPROVAL, limit=1000):
+        if action.slack.get("ts") or action.slack.get("channel") or action.batch_id:
+            continue  # posted, or part of a batch message
+        due = float(action.slack.get("next_at") or action.created_at.timestamp() + 60)
+        if now < due or _post_under_way(rt, action.id):
+            continue
+        notify.pending(rt, action)
+        reposted += 1
+    return reposted
+
+
+def _post_under_way(rt: Runtime, action_id: str) -> bool:
+    try:
+        job = Job.fetch(notify.post_job_id(action_id), connection=rt.connection, serializer=JOB_SERIALIZER)
+    except NoSuchJobError:
+        return False
+    return job.get_status() in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
+
+
 @signoff_job
-def sweep() -> dict[str, int]:
+def sweep(now: float | None = None) -> dict[str, int]:
     rt = job_runtime()
-    repaired = {"abandoned": recover_abandoned(rt), "stranded": release_stranded(rt)}
+    repaired = {"abandoned": recover_abandoned(rt), "stranded": release_stranded(rt),
+                "reposted": repost_unposted(rt, now)}
     if any(repaired.values()):
         log.warning("swept", **repaired)
     return repaired

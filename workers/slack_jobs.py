@@ -6,6 +6,7 @@ by RQ later; the action itself stays as it is, so nothing is lost because Slack 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import cache
 from typing import TypeVar
@@ -21,10 +22,13 @@ from bot.views.batch import fallback as batch_fallback
 from bot.views.text import when
 from signoff.batches import Batches
 from signoff.models import Action, Status
+from signoff.notify import backoff
+from signoff.runtime import Runtime
 from workers.context import job_runtime
 from workers.job_class import signoff_job
 
 log = structlog.get_logger("signoff.slack")
+MARKER = "signoff_approval"  # the message metadata that names the action a message asks about
 T = TypeVar("T")
 
 
@@ -52,6 +56,35 @@ def _slack_call(action_id: str, what: str, call: Callable[[], T]) -> T:
         raise  # RQ retries the job later (see signoff.notify)
 
 
+CHANNEL_IDS = "signoff:slack:channel_ids"  # "#approvals" -> "C0123": history is read by ID only
+
+
+def _channel_id(rt: Runtime, client: WebClient, channel: str) -> str:
+    if not channel.startswith("#"):
+        return channel
+    known = rt.connection.hget(CHANNEL_IDS, channel)
+    if known:
+        return known.decode()
+    for page in client.conversations_list(types="public_channel,private_channel", exclude_archived=True, limit=1000):
+        for found in page.get("channels") or []:
+            rt.connection.hset(CHANNEL_IDS, f"#{found['name']}", found["id"])
+            if f"#{found['name']}" == channel:
+                return str(found["id"])
+    return channel
+
+
+def _already_posted(rt: Runtime, client: WebClient, channel: str, action: Action) -> dict[str, str] | None:
+    """The approval message an earlier attempt posted although its reply was lost, found by its marker."""
+    channel = _channel_id(rt, client, channel)
+    history = client.conversations_history(channel=channel, oldest=f"{action.created_at.timestamp() - 60:.6f}",
+                                           include_all_metadata=True, limit=200)
+    for message in history.get("messages") or []:
+        marker = message.get("metadata") or {}
+        if marker.get("event_type") == MARKER and (marker.get("event_payload") or {}).get("action_id") == action.id:
+            return {"channel": channel, "ts": str(message["ts"])}
+    return None
+
+
 @signoff_job
 def post_approval_request(action_id: str) -> str | None:
     rt = job_runtime()
@@ -61,10 +94,19 @@ def post_approval_request(action_id: str) -> str | None:
     client = _client()
     channel = _slack_call(action_id, "conversations.open",
                           lambda: _destination(action, client, rt.settings.approval_channel))
-    posted = _slack_call(action_id, "chat.postMessage", lambda: client.chat_postMessage(
-        channel=channel, text=fallback_text(action), blocks=approval_blocks(action), unfurl_links=False,
-        unfurl_media=False))
-    rt.store.annotate(action_id, slack={"channel": posted["channel"], "ts": posted["ts"]})
+    attempts = int(action.slack.get("attempts", "0")) + 1
+    # Counted before the call: whatever happens next, the sweep knows this action has not reached Slack.
+    rt.store.annotate(action_id, slack={"attempts": str(attempts), "next_at": f"{time.time() + backoff(attempts):.0f}"})
+    posted = _slack_call(action_id, "conversations.history",
+                         lambda: _already_posted(rt, client, channel, action)) if attempts > 1 else None
+    if posted is None:
+        reply = _slack_call(action_id, "chat.postMessage", lambda: client.chat_postMessage(
+            channel=channel, text=fallback_text(action), blocks=approval_blocks(action), unfurl_links=False,
+            unfurl_media=False, metadata={"event_type": MARKER, "event_payload": {"action_id": action_id}}))
+        posted = {"channel": str(reply["channel"]), "ts": str(reply["ts"])}
+        if channel.startswith("#"):
+            rt.connection.hset(CHANNEL_IDS, channel, posted["channel"])
+    rt.store.annotate(action_id, slack=posted)
     log.info("approval_posted", action_id=action_id, channel=posted["channel"], ts=posted["ts"])
     # A decision that came (from the CLI, say) before the ts was saved found no message to update.
     if rt.store.get(action_id).status != Status.PENDING_APPROVAL:

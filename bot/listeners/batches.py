@@ -9,8 +9,17 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.authz import MembershipCache, refusal
-from bot.listeners.common import tell
-from bot.views.batch import APPROVE_ALL, PAGE, REJECT_ALL, REVIEW, REVIEW_CALLBACK, review_modal, reviewed
+from bot.listeners.common import record, tell
+from bot.views.batch import (
+    APPROVE_ALL,
+    NOTE_BLOCK,
+    PAGE,
+    REJECT_ALL,
+    REVIEW,
+    REVIEW_CALLBACK,
+    review_modal,
+    reviewed,
+)
 from signoff import notify
 from signoff.batches import Batches, decide_items, pending_items
 from signoff.runtime import Runtime
@@ -40,13 +49,13 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
 
     @app.action(APPROVE_ALL)
     def approve_all(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        record(client, body["channel"]["id"], body["user"]["id"], lambda: everything(body, True, client))
         ack()
-        everything(body, True, client)
 
     @app.action(REJECT_ALL)
     def reject_all(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        record(client, body["channel"]["id"], body["user"]["id"], lambda: everything(body, False, client))
         ack()
-        everything(body, False, client)
 
     @app.action(REVIEW)
     def review(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -66,8 +75,15 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
 
     @app.view(REVIEW_CALLBACK)
     def review_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
-        ack()
         approve, reject, note = reviewed(view)
         batch_id = json.loads(view["private_metadata"])["batch"]
-        batch = batches.get(batch_id)
-        decide(client, body["user"]["id"], batch.slack.get("channel"), batch_id, approve, reject, note)
+        user = body["user"]["id"]
+
+        def step() -> None:
+            batch = batches.get(batch_id)
+            decide(client, user, batch.slack.get("channel"), batch_id, approve, reject, note)
+
+        if record(client, None, user, step):
+            ack()
+        else:
+            ack(response_action="errors", errors={NOTE_BLOCK: "Not recorded: try again in a moment."})

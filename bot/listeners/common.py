@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from slack_sdk import WebClient
@@ -9,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.authz import MembershipCache, refusal
 from bot.views.text import person
-from signoff.errors import ActionNotFound
+from signoff.errors import ActionNotFound, SignoffError
 from signoff.logging import log
 from signoff.models import Action, Status
 from signoff.runtime import Runtime
@@ -70,3 +71,25 @@ def message_ref(body: dict[str, Any]) -> dict[str, str]:
     """Where the clicked message is, for a modal to carry in its private_metadata."""
     container = body.get("container") or {}
     return {"channel": container.get("channel_id", ""), "ts": container.get("message_ts", "")}
+
+
+NOT_RECORDED = ("Your decision was not recorded: Signoff could not reach its store. Nothing changed and the "
+                "buttons still work; try again in a moment.")
+
+
+def record(client: WebClient, channel: str | None, user: str, step: Callable[[], None]) -> bool:
+    """Runs a decision before the listener acknowledges the click (Slack waits up to 3 s for that).
+
+    A refusal (decided meanwhile, not yours to decide) is an answer and is told; a failure to record
+    (Redis unreachable) is told as "not recorded, try again". Returns False only for the failure, so a
+    modal can stay open with what was typed. Nothing is acknowledged before it is recorded.
+    """
+    try:
+        step()
+    except SignoffError as refused:
+        tell(client, channel, user, str(refused))
+    except Exception as error:
+        log.error("decision_not_recorded", slack_user=user, error=f"{type(error).__name__}: {error}")
+        tell(client, channel, user, NOT_RECORDED)
+        return False
+    return True

@@ -1,4 +1,8 @@
-"""Approve and Reject buttons, the Reject modal, and "show the full value"."""
+"""Approve and Reject buttons, the Reject modal, and "show the full value".
+
+Each decision is recorded before the click is acknowledged: a click Slack saw answered is a click
+that changed the action, or whose reviewer was told why it did not.
+"""
 
 from __future__ import annotations
 
@@ -9,45 +13,47 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.authz import MembershipCache
-from bot.listeners.common import clicked, decidable, message_ref, parse_value, tell
+from bot.listeners.common import clicked, decidable, message_ref, parse_value, record
 from bot.views.approval import APPROVE, REJECT, SHOW_FULL
 from bot.views.modals import REASON_BLOCK, REJECT_CALLBACK, VALUE, full_value_modal, read_metadata, reject_modal
 from signoff import lifecycle
-from signoff.errors import SignoffError
 from signoff.runtime import Runtime
 
 
 def register(app: App, rt: Runtime, members: MembershipCache) -> None:
-    def decide(client: WebClient, user: str, channel: str | None, action_id: str, version: int,
-               **decision: Any) -> None:
-        try:
-            lifecycle.decide(rt, action_id, by=f"slack:{user}", version=version, **decision)
-        except SignoffError as refused:  # lost a race, or the action changed since it was shown
-            tell(client, channel, user, str(refused))
-
     @app.action(APPROVE)
     def approve(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
         action_id, version = parse_value(body["actions"][0]["value"])
-        if decidable(rt, members, client, body, action_id):
-            decide(client, body["user"]["id"], body["channel"]["id"], action_id, version, decision="approve")
+        user, channel = body["user"]["id"], body["channel"]["id"]
+
+        def step() -> None:
+            if decidable(rt, members, client, body, action_id):
+                lifecycle.decide(rt, action_id, "approve", by=f"slack:{user}", version=version)
+
+        record(client, channel, user, step)
+        ack()
 
     @app.action(REJECT)
     def reject(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
+        ack()  # nothing is decided yet: the modal asks for the reason first
         action = clicked(rt, members, client, body)
         if action:
             client.views_open(trigger_id=body["trigger_id"], view=reject_modal(action, message_ref(body)))
 
     @app.view(REJECT_CALLBACK)
     def reject_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
-        ack()
         meta = read_metadata(view)
         note = (view["state"]["values"].get(REASON_BLOCK, {}).get(VALUE, {}).get("value") or "").strip() or None
-        body = {**body, "channel": {"id": meta.get("channel")}}
-        if decidable(rt, members, client, body, meta["id"]):
-            decide(client, body["user"]["id"], meta.get("channel"), meta["id"], meta["version"], decision="reject",
-                   note=note)
+        user, channel = body["user"]["id"], meta.get("channel")
+
+        def step() -> None:
+            if decidable(rt, members, client, {**body, "channel": {"id": channel}}, meta["id"]):
+                lifecycle.decide(rt, meta["id"], "reject", by=f"slack:{user}", version=meta["version"], note=note)
+
+        if record(client, channel, user, step):
+            ack()
+        else:  # the modal stays open with the reason typed
+            ack(response_action="errors", errors={REASON_BLOCK: "Not recorded: try again in a moment."})
 
     @app.action(re.compile(f"^{SHOW_FULL}_\\d+$"))
     def show_full(ack: Ack, body: dict[str, Any], client: WebClient) -> None:

@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.authz import MembershipCache
-from bot.listeners.common import tell
+from bot.listeners.common import record, tell
 from bot.views.approval import summary
 from bot.views.blocks import button, section
 from bot.views.digest import FLAG, UNDO, flagged_text
@@ -34,9 +34,15 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
 
     @app.action(FLAG)
     def flag(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-        ack()
         user, channel = body["user"]["id"], body["channel"]["id"]
-        action = lifecycle.flag(rt, body["actions"][0]["value"], by=f"slack:{user}")
+        flagged: list[Any] = []
+        # Recorded before the click is acknowledged, like every decision.
+        record(client, channel, user, lambda: flagged.append(lifecycle.flag(rt, body["actions"][0]["value"],
+                                                                            by=f"slack:{user}")))
+        ack()
+        if not flagged:
+            return
+        action = flagged[0]
         told = tell_owner(client, action.owner, f"<@{user}> flagged an action your agent *{mrkdwn(action.agent, 80)}* "
                                                 f"ran without approval: {mrkdwn(summary(action), 300)} (`{action.id}`)")
         text = flagged_text(action, f"slack:{user}", told)

@@ -8,11 +8,11 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.authz import MembershipCache
-from bot.listeners.common import clicked, decidable, message_ref, tell
+from bot.listeners.common import clicked, decidable, message_ref, record
 from bot.views.approval import EDIT
 from bot.views.modals import EDIT_CALLBACK, edit_modal, edited_params, field_block, read_metadata
 from signoff import lifecycle
-from signoff.errors import InvalidParams, SignoffError
+from signoff.errors import InvalidParams
 from signoff.runtime import Runtime
 
 
@@ -39,10 +39,14 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
             errors = {field_block(f): m for f, m in invalid.fields.items() if field_block(f) in inputs}
             ack(response_action="errors", errors=errors or {inputs[0]: "; ".join(invalid.fields.values())})
             return
-        ack()
-        if decidable(rt, members, client, {**body, "channel": {"id": meta.get("channel")}}, meta["id"]):
-            try:
+
+        def step() -> None:
+            if decidable(rt, members, client, {**body, "channel": {"id": meta.get("channel")}}, meta["id"]):
                 lifecycle.decide(rt, meta["id"], "approve", by=f"slack:{user}", params=params,
                                  version=meta["version"])
-            except SignoffError as refused:
-                tell(client, meta.get("channel"), user, str(refused))
+
+        if record(client, meta.get("channel"), user, step):
+            ack()
+        else:  # the modal stays open with everything typed
+            inputs = [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
+            ack(response_action="errors", errors={inputs[0]: "Not recorded: try again in a moment."})

@@ -52,6 +52,8 @@ class WebApi:
             "views.update": self.views_update,
             "conversations.open": self.conversations_open,
             "conversations.members": self.conversations_members,
+            "conversations.history": self.conversations_history,
+            "conversations.list": self.conversations_list,
             "users.info": self.users_info,
             "usergroups.users.list": self.usergroup_users,
         }
@@ -89,7 +91,9 @@ class WebApi:
         thread_ts = args.get("thread_ts")
         if thread_ts and self.ws.message(channel, thread_ts) is None:
             raise SlackError("thread_not_found")
-        message = Message(channel, self.ws.next_ts(), args.get("text") or "", blocks, BOT_USER.id, thread_ts)
+        metadata = args.get("metadata")
+        message = Message(channel, self.ws.next_ts(), args.get("text") or "", blocks, BOT_USER.id, thread_ts,
+                          metadata=json.loads(metadata) if isinstance(metadata, str) else metadata)
         self.ws.messages.append(message)
         return {"channel": channel, "ts": message.ts, "message": {"text": message.text, "ts": message.ts}}
 
@@ -148,6 +152,23 @@ class WebApi:
         if channel is None:
             raise SlackError("channel_not_found")
         return {"members": list(channel.members), "response_metadata": {"next_cursor": ""}}
+
+    def conversations_list(self, _args: dict[str, Any]) -> Reply:
+        return {"channels": [{"id": c.id, "name": c.name, "is_member": BOT_USER.id in c.members}
+                             for c in self.ws.channels.values() if not c.is_im],
+                "response_metadata": {"next_cursor": ""}}
+
+    def conversations_history(self, args: dict[str, Any]) -> Reply:
+        channel = self._channel_id(args.get("channel"))
+        if channel != args.get("channel"):
+            raise SlackError("channel_not_found")  # as Slack: history is read by channel ID, never by name
+        oldest = float(args.get("oldest") or 0)
+        found = [m for m in reversed(self.ws.messages)
+                 if m.channel == channel and not m.ephemeral_to and not m.thread_ts and float(m.ts) >= oldest]
+        show_metadata = str(args.get("include_all_metadata")).lower() in ("true", "1")
+        return {"messages": [{"type": "message", "ts": m.ts, "text": m.text, "user": m.user,
+                              **({"metadata": m.metadata} if show_metadata and m.metadata else {})}
+                             for m in found[: int(args.get("limit") or 100)]], "has_more": False}
 
     def users_info(self, args: dict[str, Any]) -> Reply:
         user = self.ws.users.get(args.get("user") or "")

@@ -25,7 +25,7 @@ LOOPBACK = "127.0.0.1"  # the sandbox never listens beyond this machine
 
 @dataclass
 class Fault:
-    kind: str  # "ratelimited" (HTTP 429 with Retry-After) or an `ok: false` error name
+    kind: str  # "ratelimited" (HTTP 429 with Retry-After), "lost_reply" (done, then HTTP 500), or an error name
     retry_after: int = 0
 
 
@@ -82,6 +82,9 @@ class SlackSandbox:
     def rate_limit(self, method: str, times: int, retry_after: int = 0) -> None:
         self.faults.setdefault(method, deque()).extend(Fault("ratelimited", retry_after) for _ in range(times))
 
+    def lose_reply(self, method: str, times: int = 1) -> None:
+        self.faults.setdefault(method, deque()).extend(Fault("lost_reply") for _ in range(times))
+
     def fail(self, method: str, error: str, times: int = 1) -> None:
         self.faults.setdefault(method, deque()).extend(Fault(error) for _ in range(times))
 
@@ -105,6 +108,9 @@ class SlackSandbox:
         fault = queue.popleft() if queue else None
         if authorization != f"Bearer {self.token}" and args.get("token") != self.token:
             status, headers, reply = 200, {}, {"ok": False, "error": "invalid_auth"}
+        elif fault and fault.kind == "lost_reply":  # Slack did it, but the answer never arrived
+            self.api.call(method, args)
+            status, headers, reply = 500, {}, {"ok": False, "error": "fatal_error"}
         elif fault and fault.kind == "ratelimited":
             status, headers, reply = 429, {"Retry-After": str(fault.retry_after)}, {"ok": False,
                                                                                   "error": "ratelimited"}

@@ -27,6 +27,7 @@ class Message:
     thread_ts: str | None = None
     ephemeral_to: str | None = None
     edited: bool = False
+    metadata: dict[str, Any] | None = None
 
 
 @dataclass

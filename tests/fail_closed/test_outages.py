@@ -1,0 +1,53 @@
+"""A Redis restart or outage: no click is lost silently, and every process carries on afterwards."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import redis
+
+from signoff import Status, lifecycle
+from signoff.embedded_redis import EmbeddedRedis
+from signoff.runtime import Runtime
+from tests.actions import send_email
+from tests.conftest import ROOT, Bot
+from tests.helpers import wait_status
+from tests.slack_helpers import approval_message, ephemeral_to, updated_with
+
+ALICE = "U0ALICE"
+
+
+def test_a_click_during_an_outage_is_not_lost_and_everything_rides_out_the_restart(
+        tmp_path, workers, sandbox, slack_env) -> None:
+    server = EmbeddedRedis(tmp_path / "own-redis")
+    env = {**slack_env, "REDIS_URL": server.ensure_running()}
+    worker = workers.start(extra_env=env)
+    scheduler = subprocess.Popen([sys.executable, "-m", "signoff.cli", "scheduler"], cwd=ROOT,
+                                 env={**os.environ, **env}, stderr=subprocess.DEVNULL)
+    bot = Bot(env, sandbox.bot_port)
+    try:
+        rt = Runtime(connection=redis.Redis.from_url(env["REDIS_URL"]))
+        action = lifecycle.request(rt, send_email.action_type, {"to": "sarah@client.com", "subject": "Q3",
+                                                                "body": "b"}, agent="finance-bot", reason="r")
+        message = approval_message(sandbox, action.id)
+
+        server.stop()
+        status, _ = sandbox.interactions.click(message, "signoff_approve", ALICE)
+        assert status == 200  # answered within Slack's 3 seconds, and told the truth:
+        assert "not recorded" in ephemeral_to(sandbox, ALICE, "not recorded").text
+        assert not message.edited and message.blocks[-1]["block_id"] == "signoff_decision"
+
+        server.ensure_running()  # the same data directory: the action is still there, still waiting
+        rt = Runtime(connection=redis.Redis.from_url(env["REDIS_URL"]))
+        assert rt.store.get(action.id).status == Status.PENDING_APPROVAL
+        sandbox.interactions.click(message, "signoff_approve", ALICE)
+        assert wait_status(rt, action.id, Status.SUCCEEDED).decided_by == f"slack:{ALICE}"
+        updated_with(sandbox, message, "Approved* by <@U0ALICE>")
+        assert worker.poll() is None and scheduler.poll() is None and bot.process.poll() is None
+    finally:
+        bot.stop()
+        scheduler.terminate()
+        scheduler.wait(timeout=15)
+        server.stop()
