@@ -30,7 +30,7 @@ def test_an_approval_request_outlives_a_long_slack_outage(rt, sandbox, slack_wor
     wait_status(rt, ticket.id, Status.PENDING_APPROVAL)
     sandbox.wait_for(lambda: len(sandbox.calls_to("chat.postMessage", ok=False)) == 1)
     for tries in range(2, 7):  # RQ's retries, scheduled minutes apart: the test moves the clock
-        sandbox.wait_for(lambda: advance(rt, 3600) or len(sandbox.calls_to("chat.postMessage", ok=False)) >= tries)
+        sandbox.wait_for(lambda n=tries: advance(rt, 3600) or len(sandbox.calls_to("chat.postMessage", ok=False)) >= n)
     assert _approval_messages(sandbox, ticket.id) == []
     listing = subprocess.run([sys.executable, "-m", "signoff.cli", "list"], cwd=ROOT, capture_output=True,
                              text=True, timeout=60).stdout
