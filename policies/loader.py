@@ -25,9 +25,15 @@ def resolve(name_or_path: str) -> Path:
 def load_policy(name_or_path: str) -> Policy:
     path = resolve(name_or_path)
     try:
-        text = path.read_text()
+        raw = path.read_bytes()
     except OSError as exc:
         raise PolicyError(f"{path}: cannot read policy file ({exc.strerror})") from None
+    try:
+        if b"\0" in raw:
+            raise UnicodeDecodeError("utf-8", raw, raw.index(b"\0"), raw.index(b"\0") + 1, "NUL byte")
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PolicyError(f"{path}: not a policy file (binary, or not UTF-8 text at byte {exc.start})") from None
     return parse_policy(text, str(path))
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from policies.vocabulary import Mode
+from policies.vocabulary import CATEGORIES, Mode
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
@@ -23,8 +25,29 @@ def _seconds(value: Any) -> Any:
     return value
 
 
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not a timezone (use a name like Europe/Berlin)") from None
+    return value
+
+
+def nearest(word: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(word, known, n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
 Duration = Annotated[float, BeforeValidator(_seconds), Field(gt=0)]
 OneOrMany = str | list[str]
+Timezone = Annotated[str, AfterValidator(_timezone)]
+# Slack IDs: people are U… or W… (Enterprise Grid), user groups S…; a name or an email never matches.
+SlackUser = Annotated[str, Field(pattern=r"^[UW][A-Z0-9]{2,}$")]
+SlackGroup = Annotated[str, Field(pattern=r"^S[A-Z0-9]{2,}$")]
+
+
+def _options(value: OneOrMany | None) -> list[str]:
+    return [] if value is None else [value] if isinstance(value, str) else list(value)
 
 
 class _Strict(BaseModel):
@@ -79,8 +102,8 @@ class Unusual(_Strict):
 
 
 class Approvers(_Strict):
-    users: list[str] = Field(default_factory=list)
-    groups: list[str] = Field(default_factory=list)
+    users: list[SlackUser] = Field(default_factory=list)
+    groups: list[SlackGroup] = Field(default_factory=list)
 
 
 class Batching(_Strict):
@@ -102,7 +125,7 @@ class Level(_Strict):
 class Hours(_Strict):
     """Business hours: outside them, actions this rule would run wait for a person instead."""
 
-    timezone: str = "UTC"
+    timezone: Timezone = "UTC"
     days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
         default=["mon", "tue", "wed", "thu", "fri"], min_length=1)
     start: str = "09:00"
@@ -163,8 +186,12 @@ class Defaults(_Strict):
 class Policy(_Strict):
     own_domains: list[str] = Field(default_factory=list)
     defaults: Defaults = Field(default_factory=Defaults)
-    oncall: dict[str, str] = Field(default_factory=dict)  # name -> Slack user ID of who is on call
+    oncall: dict[str, SlackUser] = Field(default_factory=dict)  # name -> Slack user ID of who is on call
     approve_everything: bool = False
+    # Categories of your own, beside Signoff's (policies.vocabulary.CATEGORIES).
+    categories: list[str] = Field(default_factory=list)
+    # A policy where nothing ever waits for a person must say so: it is almost always a mistake.
+    allow_no_approval: bool = False
     runaway: Runaway = Field(default_factory=Runaway)
     rules: list[Rule]
 
@@ -179,3 +206,29 @@ class Policy(_Strict):
                 if level.oncall is not None and level.oncall not in self.oncall:
                     raise ValueError(f"rule {rule.name!r}: on-call {level.oncall!r} is not in the oncall table")
         return self
+
+    @model_validator(mode="after")
+    def _can_hold_and_every_rule_can_match(self) -> Policy:
+        known = sorted({*CATEGORIES, *self.categories})
+        for rule in self.rules:
+            for category in _options(rule.match.category):
+                if category not in known:
+                    raise ValueError(f"rule {rule.name!r}: unknown category {category!r}{nearest(category, known)} "
+                                     "(declare your own under `categories:`)")
+        for index, rule in enumerate(self.rules):
+            catch_all = next((r for r in self.rules[:index] if r.match == Match()), None)
+            if catch_all is not None:
+                raise ValueError(f"rule {rule.name!r} can never match: rule {catch_all.name!r} before it "
+                                 "matches every action")
+        holds = self.approve_everything or any(
+            r.mode in (Mode.APPROVE, Mode.BATCH, Mode.ESCALATE) or r.freezes or r.outside_hours for r in self.rules)
+        if not holds and not self.allow_no_approval:
+            raise ValueError("no rule ever asks a person (approve, batch, escalate, hours or freezes): every action "
+                             "would run "
+                             "unreviewed. Add such a rule, or say `allow_no_approval: true` if that is intended")
+        return self
+
+    def unknown_types(self, known: list[str]) -> list[str]:
+        """Warnings for rules that name action types nobody registered (a typo lets actions through)."""
+        return [f"rule {rule.name!r}: no registered action type is called {name!r}{nearest(name, known)}"
+                for rule in self.rules for name in _options(rule.match.type) if name not in known]

@@ -123,8 +123,11 @@ def cmd_audit(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
-def cmd_policy_check(_rt: Runtime | None, args: argparse.Namespace, out: Output) -> int:
+def cmd_policy_check(rt: Runtime | None, args: argparse.Namespace, out: Output) -> int:
     policy = load_policy(args.file)
+    if rt is not None:  # with a store to ask, rules naming types nobody registered are worth a warning
+        for warning in policy.unknown_types(rt.catalog.names()):
+            print(f"warning: {warning}", file=sys.stderr)
     summary = {"file": args.file, "rules": [{"name": r.name, "mode": r.mode} for r in policy.rules],
                "approve_everything": policy.approve_everything}
     out.emit(summary, lambda: f"{args.file}: ok, {len(policy.rules)} rules"
@@ -330,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     psub = policy.add_subparsers(dest="policy_command", required=True, metavar="SUBCOMMAND")
     p = psub.add_parser("check", help="validate a policy file")
     p.add_argument("file")
-    p.set_defaults(func=cmd_policy_check, needs_runtime=False)
+    p.set_defaults(func=cmd_policy_check, needs_runtime="optional")
     p = psub.add_parser("explain", help="which rule matches an action, and why")
     p.add_argument("--type", required=True)
     p.add_argument("--params", type=_json_object, default={})

@@ -31,7 +31,7 @@ def test_request_to_approval_click_runs_once_and_updates_the_message(rt, sandbox
     ticket = _email()
     message = approval_message(sandbox, ticket.id)
     assert message.channel == "C0APPROVALS"
-    assert message.blocks[0] == {"type": "header", "text": {"type": "plain_text", "emoji": True,
+    assert message.blocks[0] == {"type": "header", "text": {"type": "plain_text", "emoji": False,
                                                             "text": "Send email to sarah@acme.com — Q3 budget"}}
     shown = text_of(message.blocks)
     assert "Sarah asked for the Q3 numbers" in shown and "external-communications" in shown
@@ -168,10 +168,13 @@ def test_hostile_parameters_are_escaped_and_cut_to_slacks_limits(rt, sandbox, bo
     hostile = "<!channel> <@U0BOB> <https://evil.example|click me> &amp; " + "A" * 20000
     ticket = _email(subject="*urgent* <!here>" + "x" * 500, body=hostile)
     message = approval_message(sandbox, ticket.id)  # the sandbox refuses blocks over Slack's limits
-    rendered = mrkdwn_texts(message.blocks)  # plain_text (the header) is never parsed for mentions
-    for forged in ("<!channel>", "<@U0BOB>", "<https://evil.example", "<!here>"):
+    rendered = mrkdwn_texts(message.blocks)  # plain_text is never parsed for mentions, links or markup
+    for forged in ("<!channel>", "<@U0BOB>", "<https://evil.example", "<!here>", "*urgent*"):
         assert forged not in rendered
-    assert "&lt;!channel&gt;" in rendered and "&amp;amp;" in rendered and "&lt;!here&gt;" in rendered
+    shown = [f["text"] for b in message.blocks for f in b.get("fields", []) if f["type"] == "plain_text"]
+    assert any(t.startswith("Body\n<!channel> <@U0BOB> <https://evil.example|click me> &amp; AAA") for t in shown)
+    assert message.blocks[0]["text"] == {"type": "plain_text", "emoji": False,
+                                         "text": message.blocks[0]["text"]["text"]}
     sandbox.interactions.click(message, "signoff_show_full_2", ALICE)
     full = opened_view(sandbox, "signoff_full_value")
     assert "A" * 500 in text_of(full.view["blocks"])

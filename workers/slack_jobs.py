@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from functools import cache
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import structlog
 from slack_sdk import WebClient
@@ -62,7 +62,7 @@ CHANNEL_IDS = "signoff:slack:channel_ids"  # "#approvals" -> "C0123": history is
 def _channel_id(rt: Runtime, client: WebClient, channel: str) -> str:
     if not channel.startswith("#"):
         return channel
-    known = rt.connection.hget(CHANNEL_IDS, channel)
+    known = cast(bytes | None, rt.connection.hget(CHANNEL_IDS, channel))
     if known:
         return known.decode()
     for page in client.conversations_list(types="public_channel,private_channel", exclude_archived=True, limit=1000):

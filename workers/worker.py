@@ -27,6 +27,8 @@ def prepare(rt: Runtime, actions: list[str] | None = None) -> list[str]:
     names = registry.import_action_modules(actions if actions is not None else rt.settings.action_modules)
     load_job_modules()
     rt.catalog.publish([local.action_type for local in registry.all_local()])
+    for warning in rt.policy.unknown_types(rt.catalog.names()):
+        log.warning("policy_names_unknown_type", warning=warning)
     if not names:
         log.warning("no_action_functions", hint="set SIGNOFF_ACTIONS (or --actions) to the modules that declare "
                                                 "your actions; until then approved actions with a function fail")

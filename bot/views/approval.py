@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.views.blocks import Block, button, context, divider, fields, header, section
+from bot.views.blocks import Block, button, context, divider, fields, header, quote, section
 from bot.views.text import FALLBACK_TEXT, SHORT_VALUE, cut, escape, humanize, mrkdwn, person, show_value, when
 from signoff.models import Action, Status
 
@@ -49,8 +49,8 @@ def _parameter_blocks(action: Action) -> list[Block]:
         shown = show_value(value)
         if len(shown) > SHORT_VALUE:
             long_ones.append((index, name))
-        texts.append(f"*{mrkdwn(humanize(name), 100)}*\n{mrkdwn(shown, SHORT_VALUE) if shown else '_empty_'}")
-    blocks = fields(texts)
+        texts.append(f"{humanize(name)}\n{cut(shown, SHORT_VALUE) if shown else '(empty)'}")
+    blocks = fields(texts, literal=True)
     if len(items) > MAX_PARAM_FIELDS:
         blocks.append(context(f"and {len(items) - MAX_PARAM_FIELDS} more parameters: "
                               f"`signoff show {action.id}`"))
@@ -141,7 +141,8 @@ def approval_blocks(action: Action) -> list[Block]:
     """The whole message, for a waiting action (with buttons) or a decided one (with who and when)."""
     blocks: list[Block] = [
         header(summary(action)),
-        section(f"*{mrkdwn(action.agent, 200)}* wants this because:\n>{mrkdwn(action.reason, 2000)}"),
+        section(f"*{mrkdwn(action.agent, 200)}* wants this because:"),
+        quote(action.reason),
         *_parameter_blocks(action),
         *_context_blocks(action),
     ]

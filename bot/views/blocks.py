@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.views.text import FIELD_TEXT, HEADER_TEXT, SECTION_TEXT, cut
+from bot.views.text import FIELD_TEXT, HEADER_TEXT, SECTION_TEXT, clean, cut
 
 Block = dict[str, Any]
 
 
-def plain(text: str, limit: int = HEADER_TEXT) -> dict[str, Any]:
-    return {"type": "plain_text", "text": cut(text, limit), "emoji": True}
+def plain(text: str, limit: int = HEADER_TEXT, emoji: bool = True) -> dict[str, Any]:
+    return {"type": "plain_text", "text": cut(text, limit), "emoji": emoji}
+
+
+def verbatim(text: str, limit: int = SECTION_TEXT) -> dict[str, Any]:
+    """Agent text shown exactly as written: plain_text renders no markup, mention or emoji shortcode."""
+    return plain(clean(text) or " ", limit, emoji=False)
 
 
 def md(text: str) -> dict[str, Any]:
@@ -18,7 +23,12 @@ def md(text: str) -> dict[str, Any]:
 
 
 def header(text: str) -> Block:
-    return {"type": "header", "text": plain(text, HEADER_TEXT)}
+    return {"type": "header", "text": verbatim(text, HEADER_TEXT)}
+
+
+def quote(text: str) -> Block:
+    """A section of agent text, verbatim."""
+    return {"type": "section", "text": verbatim(text, SECTION_TEXT)}
 
 
 def section(text: str, accessory: dict[str, Any] | None = None, block_id: str | None = None) -> Block:
@@ -30,10 +40,10 @@ def section(text: str, accessory: dict[str, Any] | None = None, block_id: str | 
     return block
 
 
-def fields(texts: list[str]) -> list[Block]:
-    """Sections of at most 10 fields each."""
-    return [{"type": "section", "fields": [md(cut(t, FIELD_TEXT)) for t in texts[i: i + 10]]}
-            for i in range(0, len(texts), 10)]
+def fields(texts: list[str], literal: bool = False) -> list[Block]:
+    """Sections of at most 10 fields each; `literal` shows agent text verbatim."""
+    field = (lambda t: verbatim(t, FIELD_TEXT)) if literal else (lambda t: md(cut(t, FIELD_TEXT)))
+    return [{"type": "section", "fields": [field(t) for t in texts[i: i + 10]]} for i in range(0, len(texts), 10)]
 
 
 def context(*texts: str) -> Block:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.views.blocks import Block, context, plain, section
+from bot.views.blocks import Block, context, plain, quote, section
 from bot.views.text import (
     INPUT_MAX,
     MAX_MODAL_BLOCKS,
@@ -163,8 +163,7 @@ def full_value_modal(name: str, value: Any) -> dict[str, Any]:
     # Escaping may grow a character to five ("&amp;"): chunks this size always fit a section whole.
     chunk = (SECTION_TEXT - 10) // 5
     pieces = [text[i: i + chunk] for i in range(0, len(text), chunk)] or [""]
-    blocks: list[Block] = [section("```" + mrkdwn(piece, SECTION_TEXT - 6) + "```")
-                           for piece in pieces[:MAX_MODAL_BLOCKS - 1]]
+    blocks: list[Block] = [quote(piece) for piece in pieces[:MAX_MODAL_BLOCKS - 1]]
     if len(pieces) > MAX_MODAL_BLOCKS - 1:
         blocks.append(context("The rest is too long for Slack: see `signoff show`."))
     return {"type": "modal", "callback_id": FULL_CALLBACK, "title": plain(humanize(name), MODAL_TITLE),

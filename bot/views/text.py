@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -23,9 +24,26 @@ SHORT_VALUE = 280  # what a parameter shows inline; the rest is one click away
 ELLIPSIS = "…"
 
 
+# Bidi overrides and zero-width characters: they make text read differently from what it says.
+_INVISIBLE = re.compile("[\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+# mrkdwn's formatting has no escape: each marker becomes a look-alike that formats nothing.
+_MARKUP = [(re.compile(r"\*"), "\u2217"), (re.compile(r"~"), "\u223c"), (re.compile(r"`"), "\u02cb"),
+           (re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])"), "\u02cd"),
+           (re.compile(r":(?=[a-z0-9_+'-]+:)"), "\ua789")]  # an emoji shortcode's opening colon
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+def clean(text: str) -> str:
+    """Agent text without invisible characters; for plain_text, where nothing else is interpreted."""
+    return _INVISIBLE.sub("", text)
+
+
 def escape(text: str) -> str:
-    """Slack's control characters: without this an agent could write <!channel> or <@U123> or a fake link."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Agent text safe inside mrkdwn: no mention, link, bold, italics, strike, code or emoji of its own."""
+    text = clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    for pattern, look_alike in _MARKUP:
+        text = pattern.sub(look_alike, text)
+    return text
 
 
 def cut(text: str, limit: int) -> str:
@@ -38,7 +56,7 @@ def mrkdwn(text: str, limit: int) -> str:
     if len(escaped) <= limit:
         return escaped
     pieces, size = [], 0
-    for char in text:
+    for char in clean(text):
         piece = escape(char)
         if size + len(piece) > limit - 1:
             break
@@ -67,6 +85,7 @@ def person(who: str | None) -> str:
     """Who decided: a Slack user becomes a mention; anyone else (CLI, policy) is shown escaped."""
     if not who:
         return "-"
-    if who.startswith("slack:"):
-        return f"<@{who.removeprefix('slack:')}>"
+    user = who.removeprefix("slack:")
+    if who.startswith("slack:") and _SLACK_USER.match(user):  # only a real user ID becomes a mention
+        return f"<@{user}>"
     return escape(who)

@@ -110,7 +110,7 @@ class SlackSandbox:
             status, headers, reply = 200, {}, {"ok": False, "error": "invalid_auth"}
         elif fault and fault.kind == "lost_reply":  # Slack did it, but the answer never arrived
             self.api.call(method, args)
-            status, headers, reply = 500, {}, {"ok": False, "error": "fatal_error"}
+            status, headers, reply = 500, dict[str, str](), {"ok": False, "error": "fatal_error"}
         elif fault and fault.kind == "ratelimited":
             status, headers, reply = 429, {"Retry-After": str(fault.retry_after)}, {"ok": False,
                                                                                   "error": "ratelimited"}
