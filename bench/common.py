@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import secrets
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +25,9 @@ def private_redis() -> Iterator[str]:
         server = EmbeddedRedis(Path(data_dir))
         url = server.ensure_running()
         os.environ["REDIS_URL"] = url
+        # The benchmark's processes decide and run: they share a key of the run's own, and the test actions.
+        os.environ.setdefault("SIGNOFF_DECISION_KEY", secrets.token_hex(32))
+        os.environ.setdefault("SIGNOFF_ACTIONS", "tests.actions,bench.work")
         try:
             yield url
         finally:

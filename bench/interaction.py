@@ -14,6 +14,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,8 @@ def _start(args: list[str], env: dict[str, str], ready: str) -> subprocess.Popen
     assert process.stderr is not None
     for line in process.stderr:
         if ready in line:
+            # Keep reading: a pipe nobody reads fills up and blocks the process mid-benchmark.
+            threading.Thread(target=process.stderr.read, daemon=True).start()
             return process
     raise RuntimeError(f"{args} exited before it was ready")
 

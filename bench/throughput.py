@@ -28,6 +28,17 @@ def _drain(worker_class: type[Worker], queue: str, connection: redis.Redis) -> N
     worker_class([queue], connection=connection).work(burst=True, with_scheduler=False, logging_level="WARNING")
 
 
+def _drain_signoff(worker_class: type[Worker], connection: redis.Redis) -> None:
+    """The same worker class, as `signoff worker` configures it: JSON jobs, only Signoff's own functions."""
+    from signoff.runtime import ACTIONS_QUEUE, JOB_SERIALIZER
+    from workers.job_class import SignoffJob, load_job_modules
+
+    load_job_modules()
+    queue = Queue(ACTIONS_QUEUE, connection=connection, serializer=JOB_SERIALIZER, job_class=SignoffJob)
+    worker_class([queue], connection=connection, serializer=JOB_SERIALIZER, job_class=SignoffJob).work(
+        burst=True, with_scheduler=False, logging_level="WARNING")
+
+
 def plain_rq(n: int, worker_class: type[Worker], connection: redis.Redis) -> dict[str, float]:
     from bench.work import add
 
@@ -44,12 +55,11 @@ def plain_rq(n: int, worker_class: type[Worker], connection: redis.Redis) -> dic
 
 def signoff_path(n: int, worker_class: type[Worker], connection: redis.Redis) -> dict[str, float]:
     from bench.work import bench_add
-    from signoff.runtime import ACTIONS_QUEUE
 
     started = time.perf_counter()
     tickets = [bench_add.request(a=i, b=1, agent="bench", reason="benchmark") for i in range(n)]
     enqueued = time.perf_counter()
-    _drain(worker_class, ACTIONS_QUEUE, connection)
+    _drain_signoff(worker_class, connection)
     done = time.perf_counter()
     assert bench_add.signoff.get(tickets[-1].id).result == n, "the last action did not run"
     return {"enqueue_per_s": n / (enqueued - started), "run_per_s": n / (done - enqueued),

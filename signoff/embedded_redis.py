@@ -12,6 +12,7 @@ import hashlib
 import importlib.util
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 import time
@@ -49,9 +50,10 @@ class EmbeddedRedis:
         path = self.data_dir.resolve() / "redis.sock"
         if len(str(path)) <= MAX_SOCKET_PATH:
             return path
-        # Unix socket paths are limited to about 100 bytes: a deep project directory gets a short one.
+        # Unix socket paths are limited to about 100 bytes: a deep project directory gets a short one, in a
+        # directory only this user may enter (a name in the shared /tmp itself could be taken first by anyone).
         digest = hashlib.sha1(str(path).encode()).hexdigest()[:12]
-        return Path(tempfile.gettempdir()) / f"signoff-{digest}.sock"
+        return _private_dir(Path(tempfile.gettempdir()) / f"signoff-{os.getuid()}") / f"{digest}.sock"
 
     @property
     def pid_path(self) -> Path:
@@ -64,6 +66,10 @@ class EmbeddedRedis:
     def is_running(self) -> bool:
         if not self.socket_path.exists():
             return False
+        owner = self.socket_path.lstat().st_uid
+        if owner != os.getuid():
+            raise EmbeddedRedisError(f"{self.socket_path} belongs to user {owner}, not to you: refusing to use a "
+                                     "Redis someone else started there")
         try:
             return bool(redis.Redis(unix_socket_path=str(self.socket_path), socket_timeout=1).ping())
         except redis.RedisError:
@@ -73,7 +79,8 @@ class EmbeddedRedis:
         """Returns the server's URL, starting the server first if nobody has."""
         if self.is_running():
             return self.url
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.data_dir.chmod(0o700)  # the append-only file holds every action: its owner's eyes only
         self.socket_path.unlink(missing_ok=True)
         command = [
             redis_server_binary(),
@@ -87,7 +94,8 @@ class EmbeddedRedis:
             "--pidfile", str(self.pid_path),
             "--logfile", str(self.data_dir.resolve() / "redis.log"),
         ]
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # umask 077: the append-only file, the log and the pid file are readable by their owner only.
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, umask=0o077)
         deadline = time.monotonic() + timeout
         while not self.is_running():
             if time.monotonic() > deadline:
@@ -110,6 +118,16 @@ class EmbeddedRedis:
             return int(self.pid_path.read_text().strip())
         except (OSError, ValueError):
             return None
+
+
+def _private_dir(path: Path) -> Path:
+    """`path`, created 0700 if missing; refused unless it is ours and nobody else may enter it."""
+    path.mkdir(mode=0o700, exist_ok=True)
+    info = path.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise EmbeddedRedisError(f"{path} is not a private directory of yours (owner {info.st_uid}, mode "
+                                 f"{stat.S_IMODE(info.st_mode):o}): set SIGNOFF_DATA_DIR to a shorter path")
+    return path
 
 
 def _alive(pid: int) -> bool:

@@ -10,14 +10,33 @@ from typing import Any
 
 import structlog
 
-# Slack tokens (xoxb-, xapp-, xoxp-...) and anything named like a secret are masked wherever they appear.
-_TOKEN = re.compile(r"\b(xox[abposr]|xapp)-[A-Za-z0-9-]+")
-_SECRET_KEYS = ("token", "secret", "password", "signature", "authorization")
+# Credentials are masked wherever they appear in a line, by their shape: Slack (xoxb-, xapp-), Stripe
+# (sk_live_, rk_test_, whsec_), GitHub (ghp_, github_pat_), AWS access keys, Google API keys, OpenAI and
+# Anthropic keys (sk-...), JWTs, bearer tokens and passwords in URLs. Anything named like a secret, too.
+_CREDENTIALS = [
+    (re.compile(r"\b(xox[abposr]|xapp)-[A-Za-z0-9-]+"), r"\1-***"),
+    (re.compile(r"\b((?:sk|rk|pk)_(?:live|test)|whsec)_[A-Za-z0-9]+"), r"\1_***"),
+    (re.compile(r"\b(sk-(?:ant-|proj-)?)[A-Za-z0-9_-]{16,}"), r"\1***"),
+    (re.compile(r"\b(ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{20,}"), r"\1_***"),
+    (re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b"), r"\1***"),
+    (re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"), "AIza***"),
+    (re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+"), "eyJ***"),
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"), r"\1 ***"),
+    (re.compile(r"(?i)\b(password|passwd|pwd|secret|api[_-]?key|token)=([^\s&;,]+)"), r"\1=***"),
+    (re.compile(r"(\w+://[^:/@\s]*:)[^@\s]+@"), r"\1***@"),
+]
+_SECRET_KEYS = ("token", "secret", "password", "signature", "authorization", "api_key", "apikey")
+
+
+def mask(text: str) -> str:
+    for pattern, replacement in _CREDENTIALS:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 def _mask(value: Any) -> Any:
     if isinstance(value, str):
-        return _TOKEN.sub(r"\1-***", value)
+        return mask(value)
     if isinstance(value, dict):
         return {k: _redact_pair(k, v) for k, v in value.items()}
     if isinstance(value, list | tuple):

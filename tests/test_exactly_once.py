@@ -90,6 +90,7 @@ def test_a_work_horse_killed_mid_action_is_retried_with_the_same_idempotency_key
     rt.connection.rpush("test:release:t1", "go")
     outcome = ticket.wait(timeout=20)
     assert outcome.status == Status.SUCCEEDED and outcome.result == {"attempt": 2}
+    assert outcome.error is None  # the killed first attempt's error does not outlive the success
     steps = [e.step for e in Signoff(connection=rt.connection).audit(action_id=ticket.id)]
     assert steps == ["requested", "auto_approved", "started", "retrying", "started", "succeeded"]
 

@@ -6,6 +6,8 @@ Every click or submission on the page becomes the same signed payload Slack woul
 from __future__ import annotations
 
 import json
+import secrets
+from collections.abc import Mapping
 from dataclasses import asdict
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
@@ -76,11 +78,24 @@ def _command(sandbox: SlackSandbox, args: dict[str, Any]) -> Handled:
 _ACTIONS = {"/ui/click": _click, "/ui/submit": _submit, "/ui/close": _close, "/ui/command": _command}
 
 
-def handle(sandbox: SlackSandbox, verb: str, path: str, args: dict[str, Any]) -> Handled:
+def _trusted(sandbox: SlackSandbox, headers: Mapping[str, str]) -> bool:
+    """The page's own requests: its token, and no Origin but the sandbox's (a browser always sends it on
+    a cross-site POST, and a page elsewhere cannot read this page to learn the token)."""
+    origin = headers.get("Origin")
+    if origin is not None and origin.rstrip("/") != sandbox.url.rstrip("/"):
+        return False
+    return secrets.compare_digest(headers.get("X-Sandbox-Token") or "", sandbox.page_token)
+
+
+def handle(sandbox: SlackSandbox, verb: str, path: str, args: dict[str, Any],
+           headers: Mapping[str, str]) -> Handled:
     if path == "/healthz":
         return _json({"ok": True})
     if verb == "GET" and path in ("/", "/index.html"):
-        return 200, "text/html; charset=utf-8", files("signoff.sandbox").joinpath("page.html").read_bytes()
+        page = files("signoff.sandbox").joinpath("page.html").read_bytes()
+        return 200, "text/html; charset=utf-8", page.replace(b"{{SANDBOX_TOKEN}}", sandbox.page_token.encode())
+    if path.startswith("/ui/") and not _trusted(sandbox, headers):
+        return _json({"ok": False, "error": "forbidden: not the sandbox page"}, 403)
     if verb == "GET" and path == "/ui/state":
         return _json(state(sandbox, args.get("user") or "U0ALICE"))
     if verb == "POST" and path in _ACTIONS:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import threading
 import time
 import urllib.error
@@ -47,6 +48,7 @@ class SlackSandbox:
     faults: dict[str, deque[Fault]] = field(default_factory=dict)
     server: ThreadingHTTPServer | None = None
     changed: threading.Condition = field(default_factory=threading.Condition)
+    page_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))  # the page's /ui/ calls carry it
 
     def __post_init__(self) -> None:
         self.api = WebApi(self.workspace)
@@ -178,7 +180,7 @@ def _handler_for(sandbox: SlackSandbox) -> type[BaseHTTPRequestHandler]:
                                                             self.headers.get("Authorization") or "")
                 self._reply(status, reply, headers)
                 return
-            handled = page.handle(sandbox, self.command, path, _parse(self))
+            handled = page.handle(sandbox, self.command, path, _parse(self), self.headers)
             if handled is None:
                 self._reply(HTTPStatus.NOT_FOUND, {"ok": False, "error": "not_found"})
             else:
