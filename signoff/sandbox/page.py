@@ -9,6 +9,7 @@ import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import asdict
+from email.message import Message as EmailMessage
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from signoff.sandbox.server import SlackSandbox
 
 Handled = tuple[int, str, bytes] | None
+Headers = Mapping[str, str] | EmailMessage  # http.server's headers: case-insensitive lookups
 JSON = "application/json; charset=utf-8"
 
 
@@ -78,7 +80,7 @@ def _command(sandbox: SlackSandbox, args: dict[str, Any]) -> Handled:
 _ACTIONS = {"/ui/click": _click, "/ui/submit": _submit, "/ui/close": _close, "/ui/command": _command}
 
 
-def _trusted(sandbox: SlackSandbox, headers: Mapping[str, str]) -> bool:
+def _trusted(sandbox: SlackSandbox, headers: Headers) -> bool:
     """The page's own requests: its token, and no Origin but the sandbox's (a browser always sends it on
     a cross-site POST, and a page elsewhere cannot read this page to learn the token)."""
     origin = headers.get("Origin")
@@ -88,7 +90,7 @@ def _trusted(sandbox: SlackSandbox, headers: Mapping[str, str]) -> bool:
 
 
 def handle(sandbox: SlackSandbox, verb: str, path: str, args: dict[str, Any],
-           headers: Mapping[str, str]) -> Handled:
+           headers: Headers) -> Handled:
     if path == "/healthz":
         return _json({"ok": True})
     if verb == "GET" and path in ("/", "/index.html"):
