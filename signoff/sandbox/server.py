@@ -93,15 +93,19 @@ class SlackSandbox:
     def calls_to(self, method: str, ok: bool | None = None) -> list[Call]:
         return [c for c in list(self.calls) if c.method == method and (ok is None or c.reply.get("ok") == ok)]
 
-    def wait_for(self, predicate: Any, timeout: float = 30.0) -> Any:
-        """Blocks until `predicate()` is truthy after some API call, or raises on timeout."""
+    def wait_for(self, predicate: Any, timeout: float = 30.0, recheck: float | None = None) -> Any:
+        """Blocks until `predicate()` is truthy after some API call, or raises on timeout.
+
+        `recheck` also re-evaluates it that often without a call: for a predicate that itself moves
+        time forward (releasing RQ's scheduled jobs), whose effect may not be due at the first look.
+        """
         deadline = time.monotonic() + timeout
         with self.changed:
             while not (result := predicate()):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise TimeoutError("the sandbox did not see the expected Slack calls in time")
-                self.changed.wait(remaining)
+                self.changed.wait(min(remaining, recheck) if recheck else remaining)
         return result
 
     # Serving -------------------------------------------------------------------------------------
