@@ -24,6 +24,7 @@ test: $(STAMP)  ## lint, type-check and the whole test suite
 	@bash scripts/ensure-chromium || true
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 bench: $(STAMP)

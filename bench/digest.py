@@ -71,7 +71,7 @@ def main(items: int) -> dict[str, Any]:
     from signoff.batches import Batches
     from signoff.logging import configure_logging
     from signoff.runtime import Runtime
-    from signoff.sandbox import SlackSandbox
+    from signoff_app.sandbox import SlackSandbox
 
     configure_logging("json", "warning")
     sandbox = SlackSandbox().start()
@@ -98,12 +98,12 @@ def main(items: int) -> dict[str, Any]:
 
         sample = pending[:SAMPLE]
         # One message per action: post it, then update it after the decision.
-        per_action = _count_calls(rt, sandbox, [("workers.slack_jobs.post_approval_request", a.id) for a in sample])
-        per_action += _count_calls(rt, sandbox, [("workers.slack_jobs.update_approval_message", a.id)
+        per_action = _count_calls(rt, sandbox, [("bot.jobs.slack.post_approval_request", a.id) for a in sample])
+        per_action += _count_calls(rt, sandbox, [("bot.jobs.slack.update_approval_message", a.id)
                                                  for a in sample])
         sample_batches = sorted({batches.get(b).id for b in ids if set(batches.get(b).items) & {a.id for a in sample}})
-        batched = _count_calls(rt, sandbox, [("workers.slack_jobs.post_batch", b) for b in sample_batches])
-        batched += _count_calls(rt, sandbox, [("workers.slack_jobs.update_batch_message", b) for b in sample_batches])
+        batched = _count_calls(rt, sandbox, [("bot.jobs.slack.post_batch", b) for b in sample_batches])
+        batched += _count_calls(rt, sandbox, [("bot.jobs.slack.update_batch_message", b) for b in sample_batches])
     sandbox.stop()
     return {"items": items, "digest_build_seconds": digest_seconds, "batch_build_seconds": batch_seconds,
             "batches": len(ids), "slack_calls_per_1000_one_message_each": per_action * 1000 / SAMPLE,

@@ -63,7 +63,7 @@ def timed_click(sandbox: Any, message: Any, user: str) -> float:
 
 
 def main(n: int) -> dict[str, Any]:
-    from signoff.sandbox import SlackSandbox
+    from signoff_app.sandbox import SlackSandbox
 
     with private_redis():
         from signoff.runtime import Runtime
@@ -76,9 +76,9 @@ def main(n: int) -> dict[str, Any]:
                "SLACK_SIGNING_SECRET": sandbox.signing_secret, "SIGNOFF_POLICY": "approve_all",
                "SIGNOFF_LOG_FORMAT": "json", "SIGNOFF_LOG_LEVEL": "info"}
         os.environ.update(SIGNOFF_POLICY="approve_all", SIGNOFF_LOG_LEVEL="warning")
-        bot = _start(["-m", "signoff.cli", "bot", "--host", "127.0.0.1", "--port", str(bot_port)], env,
+        bot = _start(["-m", "signoff_app.cli", "bot", "--host", "127.0.0.1", "--port", str(bot_port)], env,
                      "bot_listening")
-        worker = subprocess.Popen([sys.executable, "-m", "signoff.cli", "worker"], cwd=ROOT, env=env,
+        worker = subprocess.Popen([sys.executable, "-m", "signoff_app.cli", "worker"], cwd=ROOT, env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         noop = _start(["bench/noop_bolt.py", str(noop_port)], {**env, "PYTHONPATH": str(ROOT)}, "bot_listening")
         rt = Runtime()

@@ -24,7 +24,7 @@ USERS = ("U0ALICE", "U0BOB", "U0CAROL")
 
 
 def main(clicks_on_one: int, actions: int) -> dict[str, Any]:
-    from signoff.sandbox import SlackSandbox
+    from signoff_app.sandbox import SlackSandbox
 
     with private_redis():
         from signoff.audit import read_events
@@ -38,9 +38,9 @@ def main(clicks_on_one: int, actions: int) -> dict[str, Any]:
                "SLACK_SIGNING_SECRET": sandbox.signing_secret, "SIGNOFF_POLICY": "approve_all",
                "SIGNOFF_LOG_FORMAT": "json", "SIGNOFF_LOG_LEVEL": "info"}
         os.environ.update(SIGNOFF_POLICY="approve_all", SIGNOFF_LOG_LEVEL="warning")
-        bot = _start(["-m", "signoff.cli", "bot", "--host", "127.0.0.1", "--port", str(bot_port)], env,
+        bot = _start(["-m", "signoff_app.cli", "bot", "--host", "127.0.0.1", "--port", str(bot_port)], env,
                      "bot_listening")
-        worker = _start(["-m", "signoff.cli", "worker"], env, "Listening on")
+        worker = _start(["-m", "signoff_app.cli", "worker"], env, "Listening on")
         rt = Runtime()
         try:
             one = update_crm.request(record_id="1", field="stage", value="won", agent="bench-bot", reason="burst")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import structlog
 from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 from bot.authz import MembershipCache
 from bot.client import web_client
@@ -33,8 +34,6 @@ def serve_http(rt: Runtime, host: str, port: int) -> None:
 
 
 def serve_socket_mode(rt: Runtime) -> None:
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
     if rt.settings.slack_app_token is None:
         raise SignoffError("SLACK_APP_TOKEN is not set: Socket Mode needs an app-level token (xapp-…) "
                            "with the connections:write scope")

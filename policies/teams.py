@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from policies.loader import resolve
 from policies.vocabulary import PolicyError
 
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -73,8 +74,6 @@ class Teams(BaseModel):
 
 
 def load_teams(name_or_path: str) -> Teams:
-    from policies.loader import resolve
-
     path = resolve(name_or_path)
     if not Path(path).exists():
         return Teams()

@@ -1,40 +1,18 @@
-"""Waiting has an end: deadlines, fallbacks, reminders and escalation levels, all on RQ's scheduler.
+"""Waiting has an end: what happens at a deadline, an escalation level or a reminder.
 
-Each step is an RQ job scheduled for its moment (in Redis, so a restart loses none). A job that
-finds the action decided, or at another level than it was scheduled for, does nothing.
+Each moment is an RQ job scheduled by `signoff.timers`. A job that finds the action decided, or at
+another level than it was scheduled for, does nothing.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from signoff import lifecycle, notify
+from signoff import lifecycle, notify, timers
 from signoff.errors import SignoffError
 from signoff.lifecycle import DEADLINE_ACTOR
-from signoff.models import Action, AuditEvent, Status, Waiting, utcnow
+from signoff.models import Action, AuditEvent, Status, utcnow
 from signoff.runtime import Runtime
-
-ESCALATE_JOB = "workers.deadline_jobs.escalate"
-EXPIRE_JOB = "workers.deadline_jobs.expire"
-REMIND_JOB = "workers.deadline_jobs.remind"
-
-
-def _at(moment: datetime) -> datetime:
-    return moment.astimezone(UTC)
-
-
-def schedule(rt: Runtime, action_id: str, waiting: Waiting) -> None:
-    """Before an action starts to wait: its first escalation or its expiry, and its first reminder.
-
-    Scheduled first, so no one can see the action waiting without its deadline already in Redis.
-    """
-    now = utcnow()
-    if waiting.chain:
-        rt.actions_queue.enqueue_at(_at(now + timedelta(seconds=waiting.chain[0].after)), ESCALATE_JOB, action_id, 1)
-    else:
-        rt.actions_queue.enqueue_at(_at(waiting.deadline_at), EXPIRE_JOB, action_id)
-    if waiting.remind_every:
-        rt.actions_queue.enqueue_at(_at(now + timedelta(seconds=waiting.remind_every)), REMIND_JOB, action_id)
 
 
 def expire(rt: Runtime, action_id: str) -> Action | None:
@@ -75,8 +53,7 @@ def escalate(rt: Runtime, action_id: str, level: int) -> Action | None:
     rt.store.append_audit(AuditEvent(
         action_id=action_id, step="escalated", actor=DEADLINE_ACTOR,
         note=f"level {level} did not answer within {waiting.chain[level - 1].after:g}s; now asking {asked}"))
-    rt.actions_queue.enqueue_at(_at(utcnow() + timedelta(seconds=raised.chain[level].after)), ESCALATE_JOB,
-                                action_id, level + 1)
+    timers.escalation(rt, action_id, level=level + 1, after=raised.chain[level].after)
     escalated = rt.store.get(action_id)
     notify.escalated(rt, escalated)
     return escalated
@@ -91,5 +68,5 @@ def remind(rt: Runtime, action_id: str) -> bool:
     notify.reminder(rt, action)
     following = utcnow() + timedelta(seconds=waiting.remind_every)
     if following < waiting.deadline_at:
-        rt.actions_queue.enqueue_at(_at(following), REMIND_JOB, action_id)
+        timers.reminder(rt, action_id, following)
     return True

@@ -20,7 +20,7 @@ from rq.job import Job, JobStatus
 
 from policies.routing import Routing
 from policies.subject import Subject
-from signoff import notify, signing
+from signoff import notify, signing, timers
 from signoff.catalog import ActionType
 from signoff.errors import InvalidParams, NotAllowed, SignoffError
 from signoff.models import DECIDABLE, Action, AuditEvent, Mode, Review, Status, person, utcnow
@@ -94,9 +94,7 @@ def apply_routing(rt: Runtime, action: Action, routing: Routing, trusted: dict[s
             # The run job exists before anyone can see the action waiting, so any approval finds it.
             _run_job(rt, action).save()
         if routing.waiting:
-            from signoff import deadlines  # deadlines builds on this module
-
-            deadlines.schedule(rt, action.id, routing.waiting)
+            timers.schedule(rt, action.id, routing.waiting)
         return rt.store.transition(
             action.id, Status.PENDING_APPROVAL, allowed_from={Status.RECEIVED}, changes=changes,
             event=AuditEvent(action_id=action.id, step="held", actor=f"policy:{routing.rule.name}",

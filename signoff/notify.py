@@ -21,13 +21,13 @@ def backoff(attempts: int) -> float:
 def post_job_id(action_id: str) -> str:
     return f"signoff-post-{action_id}"
 
-POST_JOB = "workers.slack_jobs.post_approval_request"
-UPDATE_JOB = "workers.slack_jobs.update_approval_message"
-RESULT_JOB = "workers.slack_jobs.post_run_outcome"
-ESCALATED_JOB = "workers.slack_jobs.post_escalation"
-REMINDER_JOB = "workers.slack_jobs.post_reminder"
-BATCH_POST_JOB = "workers.slack_jobs.post_batch"
-BATCH_UPDATE_JOB = "workers.slack_jobs.update_batch_message"
+POST_JOB = "bot.jobs.slack.post_approval_request"
+UPDATE_JOB = "bot.jobs.slack.update_approval_message"
+RESULT_JOB = "bot.jobs.slack.post_run_outcome"
+ESCALATED_JOB = "bot.jobs.slack.post_escalation"
+REMINDER_JOB = "bot.jobs.slack.post_reminder"
+BATCH_POST_JOB = "bot.jobs.slack.post_batch"
+BATCH_UPDATE_JOB = "bot.jobs.slack.update_batch_message"
 
 
 def _to_slack(rt: Runtime, job: str, subject_id: str) -> None:

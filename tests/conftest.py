@@ -86,7 +86,7 @@ class Workers:
         self.logs.append(log)
         process = subprocess.Popen(
             # A unique name: RQ refuses a second live worker of the same name.
-            [sys.executable, "-m", "signoff.cli", "worker", "--name", f"test-{uuid.uuid4().hex[:12]}"],
+            [sys.executable, "-m", "signoff_app.cli", "worker", "--name", f"test-{uuid.uuid4().hex[:12]}"],
             cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=log,
         )
         self.processes.append(process)
@@ -130,7 +130,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def sandbox() -> Iterator[Any]:
-    from signoff.sandbox import SlackSandbox
+    from signoff_app.sandbox import SlackSandbox
 
     port = free_port()
     box = SlackSandbox(bot_url=f"http://127.0.0.1:{port}/slack/events").start()
@@ -150,7 +150,7 @@ class Bot:
 
     def __init__(self, env: dict[str, str], port: int) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "signoff.cli", "bot", "--http", "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, "-m", "signoff_app.cli", "bot", "--http", "--host", "127.0.0.1", "--port", str(port)],
             cwd=ROOT, env={**os.environ, **env, "SIGNOFF_LOG_FORMAT": "json", "SIGNOFF_LOG_LEVEL": "info"},
             start_new_session=True,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from signoff.sandbox.workspace import Message
+from signoff_app.sandbox.workspace import Message
 
 
 def text_of(blocks: list[dict[str, Any]]) -> str:

@@ -15,7 +15,7 @@ from tests.helpers import wait_status
 
 
 def signoff(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([sys.executable, "-m", "signoff.cli", *args], cwd=ROOT, capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "signoff_app.cli", *args], cwd=ROOT, capture_output=True, text=True,
                             timeout=60)
     if check:
         assert result.returncode == 0, result.stderr

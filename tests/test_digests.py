@@ -61,7 +61,7 @@ def _digest_worker(workers: Any, teams_env: dict[str, str]) -> Any:
 
 
 def _run_digests(rt: Any, now: str) -> list[str]:
-    job = rt.slack_queue.enqueue("workers.digest_jobs.send_due_digests", now)
+    job = rt.slack_queue.enqueue("bot.jobs.digests.send_due_digests", now)
     result = Job.fetch(job.id, connection=rt.connection, serializer=JOB_SERIALIZER).latest_result(timeout=20)
     assert result is not None, "the digest job did not finish"
     if result.type != result.Type.SUCCESSFUL:
@@ -154,7 +154,7 @@ def test_dry_run_from_the_cli_shows_the_digest_and_sends_nothing(rt, workers, te
 
     _digest_worker(workers, teams_env)
     update_crm.request(record_id="9", field="f", value="v", agent="crm-bot", reason="r").wait(20)
-    shown = subprocess.run([sys.executable, "-m", "signoff.cli", "digest", "--team", "ops", "--dry-run"], cwd=ROOT,
+    shown = subprocess.run([sys.executable, "-m", "signoff_app.cli", "digest", "--team", "ops", "--dry-run"], cwd=ROOT,
                            env={**os.environ, **teams_env}, capture_output=True, text=True, timeout=60)
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.startswith("Daily digest for ops: 1 actions ran without approval")

@@ -24,20 +24,20 @@ def test_processes_share_one_embedded_server_and_its_state_outlives_them(tmp_pat
     try:
         action_id = _run(data_dir, "-c", request).stdout.strip()
         assert (data_dir / "redis.sock").exists() and (data_dir / "appendonly.aof").exists()
-        shown = json.loads(_run(data_dir, "-m", "signoff.cli", "--json", "show", action_id).stdout)
+        shown = json.loads(_run(data_dir, "-m", "signoff_app.cli", "--json", "show", action_id).stdout)
         assert (shown["id"], shown["status"]) == (action_id, "received")
-        url = _run(data_dir, "-m", "signoff.cli", "redis", "url").stdout.strip()
+        url = _run(data_dir, "-m", "signoff_app.cli", "redis", "url").stdout.strip()
         assert url == f"unix://{(data_dir / 'redis.sock').resolve()}"
     finally:
-        _run(data_dir, "-m", "signoff.cli", "redis", "stop")
+        _run(data_dir, "-m", "signoff_app.cli", "redis", "stop")
     assert not (data_dir / "redis.sock").exists()
 
 
 def test_a_deep_project_directory_still_gets_a_working_socket(tmp_path) -> None:
     deep = tmp_path / ("d" * 60) / ("e" * 60)
     try:
-        url = _run(deep, "-m", "signoff.cli", "redis", "url").stdout.strip()
+        url = _run(deep, "-m", "signoff_app.cli", "redis", "url").stdout.strip()
         assert url.startswith("unix:///") and len(url) - len("unix://") <= 100
         assert (deep / "redis.pid").exists()  # the data stays in the project's directory
     finally:
-        _run(deep, "-m", "signoff.cli", "redis", "stop")
+        _run(deep, "-m", "signoff_app.cli", "redis", "stop")

@@ -47,7 +47,7 @@ def test_procfile_runs_web_worker_and_scheduler_and_never_the_sandbox() -> None:
 def test_socket_mode_without_an_app_token_says_what_is_missing(tmp_path: Path) -> None:
     env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-x", "SLACK_SIGNING_SECRET": "s"}
     env.pop("SLACK_APP_TOKEN", None)
-    result = subprocess.run([sys.executable, "-m", "signoff.cli", "bot", "--socket"], cwd=ROOT, env=env,
+    result = subprocess.run([sys.executable, "-m", "signoff_app.cli", "bot", "--socket"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert result.stderr.strip().endswith("error: SLACK_APP_TOKEN is not set: Socket Mode needs an app-level "

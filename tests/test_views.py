@@ -14,8 +14,8 @@ from bot.views.modals import edit_modal, edited_params, full_value_modal, reject
 from bot.views.text import escape, mrkdwn
 from signoff import Email, LongText
 from signoff.models import Action, Mode, Status
-from signoff.sandbox.blockcheck import check_blocks, check_view
 from signoff.schema import model_from_signature
+from signoff_app.sandbox.blockcheck import check_blocks, check_view
 from tests.slack_helpers import mrkdwn_texts
 
 MESSAGE = {"channel": "C0APPROVALS", "ts": "1.000001"}

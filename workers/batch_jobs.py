@@ -7,10 +7,10 @@ from datetime import timedelta
 from policies.rules import Batching
 from signoff import notify
 from signoff.batches import Batches
+from signoff.job_runtime import job_runtime
+from signoff.jobs import signoff_job
 from signoff.models import Action
 from signoff.runtime import Runtime
-from workers.context import job_runtime
-from workers.job_class import signoff_job
 
 CLOSE_BATCH_JOB = "workers.batch_jobs.close_batch"
 

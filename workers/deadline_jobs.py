@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from signoff import deadlines
-from workers.context import job_runtime
-from workers.job_class import signoff_job
+from signoff.job_runtime import job_runtime
+from signoff.jobs import signoff_job
 
 
 @signoff_job

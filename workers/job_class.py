@@ -1,38 +1,17 @@
-"""The only functions a Signoff worker runs: its own jobs, marked with `@signoff_job`.
-
-RQ imports whatever function a job names. Anyone who can write to Redis can write a job naming
-`os.system`, so Signoff's worker uses a Job class that refuses every name not on its list, for
-the job itself and for its callbacks, before anything is imported.
-"""
+"""The Job class a Signoff worker uses: it refuses, before importing anything, every function name
+that is not one of Signoff's own jobs (see `signoff.jobs`), for the job itself and its callbacks."""
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from rq.job import Job
 
 from signoff.errors import SignoffError
+from signoff.jobs import is_allowed
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-#: Every module that defines Signoff jobs; the worker imports them all before taking a job.
-JOB_MODULES = ("workers.jobs", "workers.slack_jobs", "workers.batch_jobs", "workers.deadline_jobs",
-               "workers.digest_jobs", "workers.maintenance")
-_allowed: set[str] = set()
-
-
-def signoff_job(func: F) -> F:
-    """Marks a function as one a Signoff worker may run (or call back) for a job."""
-    _allowed.add(f"{func.__module__}.{func.__qualname__}")
-    return func
-
-
-def load_job_modules() -> frozenset[str]:
-    for name in JOB_MODULES:
-        importlib.import_module(name)
-    return frozenset(_allowed)
+#: The jobs defined here; the composition root adds the Slack app's (bot.jobs).
+JOB_MODULES = ("workers.jobs", "workers.batch_jobs", "workers.deadline_jobs", "workers.maintenance")
 
 
 class RefusedJob(SignoffError):
@@ -40,7 +19,7 @@ class RefusedJob(SignoffError):
 
 
 def _checked(name: str | None) -> str | None:
-    if name and name not in _allowed:
+    if name and not is_allowed(name):
         raise RefusedJob(f"job names {name!r}, which is not a Signoff job: refused without running it")
     return name
 

@@ -20,13 +20,13 @@ from rq.job import Job
 from policies.routing import route
 from signoff import lifecycle, notify, registry
 from signoff.errors import InvalidParams, TransitionRefused
+from signoff.job_runtime import job_runtime, runtime_for
+from signoff.jobs import signoff_job
 from signoff.logging import log
 from signoff.models import Action, Status
 from signoff.runtime import Runtime
 from signoff.schema import IDEMPOTENCY_PARAM
 from workers import batch_jobs
-from workers.context import job_runtime, runtime_for
-from workers.job_class import signoff_job
 
 
 def _trusted(rt: Runtime, action: Action) -> dict[str, Any]:

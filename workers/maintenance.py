@@ -8,11 +8,11 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from signoff import lifecycle, notify
+from signoff.job_runtime import job_runtime
+from signoff.jobs import signoff_job
 from signoff.logging import log
 from signoff.models import Status
 from signoff.runtime import JOB_SERIALIZER, Runtime
-from workers.context import job_runtime
-from workers.job_class import signoff_job
 from workers.worker import recover_abandoned
 
 

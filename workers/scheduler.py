@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from redis import Redis
 from rq import Queue
 from rq.cron import CronJob, CronScheduler
 from rq.job import Job
 
-from signoff.runtime import ACTIONS_QUEUE, JOB_SERIALIZER, SLACK_QUEUE, Runtime
-from workers import digest_jobs, maintenance
+from signoff.runtime import ACTIONS_QUEUE, JOB_SERIALIZER, Runtime
+from workers import maintenance
 from workers.resilience import until_redis_answers
 
 SWEEP_EVERY_SECONDS = 60
@@ -31,16 +33,20 @@ class JsonCronJob(CronJob):
         return job
 
 
-def build_scheduler(rt: Runtime) -> CronScheduler:
+#: A periodic job another part adds (the composition root adds the Slack app's digests): function, queue, seconds.
+Periodic = tuple[Callable[..., Any], str, int]
+
+
+def build_scheduler(rt: Runtime, periodic: list[Periodic] | None = None) -> CronScheduler:
     scheduler = CronScheduler(connection=rt.connection, name="signoff-scheduler")
     scheduler.register(maintenance.sweep, ACTIONS_QUEUE, interval=SWEEP_EVERY_SECONDS, result_ttl=0)
-    if rt.slack_enabled:  # each team's own clock, read in its timezone, decides whether its digest is due
-        scheduler.register(digest_jobs.send_due_digests, SLACK_QUEUE, interval=60)
+    for func, queue, seconds in periodic or []:
+        scheduler.register(func, queue, interval=seconds)
     for cron_job in scheduler.get_jobs():
         cron_job.__class__ = JsonCronJob
     return scheduler
 
 
-def run_scheduler(rt: Runtime) -> None:
-    scheduler = build_scheduler(rt)
+def run_scheduler(rt: Runtime, periodic: list[Periodic] | None = None) -> None:
+    scheduler = build_scheduler(rt, periodic)
     until_redis_answers("scheduler", scheduler.start, on_reconnect=scheduler.register_death)

@@ -5,19 +5,20 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 
 from rq import Queue, Worker
 from rq.registry import StartedJobRegistry
 
-from signoff import registry
+from signoff import jobs, registry
 from signoff.logging import log
 from signoff.runtime import JOB_SERIALIZER, QUEUES, Runtime
-from workers.job_class import SignoffJob, load_job_modules
+from workers.job_class import JOB_MODULES, SignoffJob
 from workers.jobs import on_horse_killed
 from workers.resilience import until_redis_answers
 
 
-def prepare(rt: Runtime, actions: list[str] | None = None) -> list[str]:
+def prepare(rt: Runtime, actions: list[str] | None = None, job_modules: Iterable[str] = JOB_MODULES) -> list[str]:
     """What a worker checks before it takes a job: a broken set-up stops it at start, not mid-job."""
     rt.require_decision_key()  # without it no approval can be verified: refuse to start
     rt.policy  # noqa: B018 - a broken policy file stops the worker here
@@ -25,7 +26,7 @@ def prepare(rt: Runtime, actions: list[str] | None = None) -> list[str]:
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     names = registry.import_action_modules(actions if actions is not None else rt.settings.action_modules)
-    load_job_modules()
+    jobs.load(job_modules)
     rt.catalog.publish([local.action_type for local in registry.all_local()])
     for warning in rt.policy.unknown_types(rt.catalog.names()):
         log.warning("policy_names_unknown_type", warning=warning)
@@ -42,8 +43,9 @@ def build_worker(rt: Runtime, queues: tuple[str, ...] = QUEUES, name: str | None
 
 
 def run_worker(rt: Runtime, *, burst: bool = False, with_scheduler: bool = True, name: str | None = None,
-               actions: list[str] | None = None) -> bool:
-    until_redis_answers("worker", lambda: prepare(rt, actions))
+               actions: list[str] | None = None, job_modules: Iterable[str] = JOB_MODULES) -> bool:
+    """Runs a worker; `job_modules` names every module whose jobs it may run (the root adds the Slack app's)."""
+    until_redis_answers("worker", lambda: prepare(rt, actions, job_modules))
     worker = build_worker(rt, name=name)
 
     def forget_crashed() -> None:

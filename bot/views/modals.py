@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.views.approval import summary
 from bot.views.blocks import Block, context, plain, quote, section
 from bot.views.text import (
     INPUT_MAX,
@@ -146,8 +147,6 @@ def field_block(name: str) -> str:
 
 
 def reject_modal(action: Action, message: dict[str, str]) -> dict[str, Any]:
-    from bot.views.approval import summary
-
     return {"type": "modal", "callback_id": REJECT_CALLBACK, "title": plain("Reject", MODAL_TITLE),
             "submit": plain("Reject", MODAL_TITLE), "close": plain("Cancel", MODAL_TITLE),
             "private_metadata": _metadata(action, message),

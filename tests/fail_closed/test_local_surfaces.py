@@ -90,7 +90,7 @@ def test_credentials_inside_messages_are_masked_in_logs() -> None:
 
 def test_the_cli_says_in_one_line_that_redis_is_down() -> None:
     env = {**os.environ, "REDIS_URL": "redis://:pw@127.0.0.1:1/0"}
-    done = subprocess.run([sys.executable, "-m", "signoff.cli", "list"], cwd=ROOT, env=env, capture_output=True,
+    done = subprocess.run([sys.executable, "-m", "signoff_app.cli", "list"], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 1 and done.stderr.count("\n") == 1
     assert done.stderr.startswith("error: cannot reach Redis (redis://***@127.0.0.1:1/0)") and "pw" not in done.stderr

@@ -24,7 +24,7 @@ def test_a_click_during_an_outage_is_not_lost_and_everything_rides_out_the_resta
     server = EmbeddedRedis(tmp_path / "own-redis")
     env = {**slack_env, "REDIS_URL": server.ensure_running()}
     worker = workers.start(extra_env=env)
-    scheduler = subprocess.Popen([sys.executable, "-m", "signoff.cli", "scheduler"], cwd=ROOT,
+    scheduler = subprocess.Popen([sys.executable, "-m", "signoff_app.cli", "scheduler"], cwd=ROOT,
                                  env={**os.environ, **env}, stderr=subprocess.DEVNULL)
     bot = Bot(env, sandbox.bot_port)
     try:

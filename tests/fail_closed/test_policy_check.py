@@ -37,7 +37,7 @@ def test_saying_so_allows_a_policy_without_approvals_and_own_categories() -> Non
 def test_check_and_worker_start_refuse_binary_files_in_one_line(tmp_path, workers) -> None:
     binary = tmp_path / "policy.yml"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\rIHDR\xff\xfe")
-    done = subprocess.run([sys.executable, "-m", "signoff.cli", "policy", "check", str(binary)], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "signoff_app.cli", "policy", "check", str(binary)], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert done.stderr == f"error: {binary}: not a policy file (binary, or not UTF-8 text at byte 8)\n"
@@ -53,7 +53,7 @@ def test_check_warns_of_rules_naming_types_nobody_registered(rt, tmp_path) -> No
     send_email.request(to="a@client.com", subject="s", body="b", agent="bot", reason="r")  # registers send_email
     policy = tmp_path / "p.yml"
     policy.write_text("rules:\n  - {name: mail, match: {type: send_mail}, mode: approve}\n")
-    done = subprocess.run([sys.executable, "-m", "signoff.cli", "policy", "check", str(policy)], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "signoff_app.cli", "policy", "check", str(policy)], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0
     assert "warning: rule 'mail': no registered action type is called 'send_mail'; did you mean 'send_email'?" \

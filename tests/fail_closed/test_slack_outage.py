@@ -39,7 +39,7 @@ def test_an_approval_request_outlives_a_long_slack_outage(rt, sandbox, slack_wor
         sandbox.wait_for(lambda n=tries: _moved(rt, 3600) and len(sandbox.calls_to("chat.postMessage", ok=False)) >= n,
                          recheck=0.2)
     assert _approval_messages(sandbox, ticket.id) == []
-    listing = subprocess.run([sys.executable, "-m", "signoff.cli", "list"], cwd=ROOT, capture_output=True,
+    listing = subprocess.run([sys.executable, "-m", "signoff_app.cli", "list"], cwd=ROOT, capture_output=True,
                              text=True, timeout=60).stdout
     assert f"{ticket.id}" in listing and "not yet in Slack (6 tries)" in listing
 

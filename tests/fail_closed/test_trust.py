@@ -130,7 +130,7 @@ def test_self_approval_compares_people_not_strings(rt, worker) -> None:
 
 def test_a_worker_without_the_key_refuses_to_start(rt) -> None:
     env = {k: v for k, v in os.environ.items() if k != "SIGNOFF_DECISION_KEY"}
-    done = subprocess.run([sys.executable, "-m", "signoff.cli", "worker", "--burst"], cwd=ROOT, env=env,
+    done = subprocess.run([sys.executable, "-m", "signoff_app.cli", "worker", "--burst"], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1].startswith("error: SIGNOFF_DECISION_KEY is not set")
@@ -139,7 +139,7 @@ def test_a_worker_without_the_key_refuses_to_start(rt) -> None:
 def test_the_cli_refuses_to_approve_without_the_key(rt, worker) -> None:
     action_id = _pending_email(rt)
     env = {k: v for k, v in os.environ.items() if k != "SIGNOFF_DECISION_KEY"}
-    done = subprocess.run([sys.executable, "-m", "signoff.cli", "approve", action_id, "--by", "alice"], cwd=ROOT,
+    done = subprocess.run([sys.executable, "-m", "signoff_app.cli", "approve", action_id, "--by", "alice"], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=60)
     assert (done.returncode, done.stderr.count("\n")) == (1, 1)
     assert done.stderr.startswith("error: SIGNOFF_DECISION_KEY is not set")

@@ -24,7 +24,7 @@ class Stack:
         signal.signal(signal.SIGTERM, _interrupt)
 
     def start(self, name: str, *args: str) -> None:
-        self.processes[name] = subprocess.Popen([sys.executable, "-m", "signoff.cli", *args], env=self.env)
+        self.processes[name] = subprocess.Popen([sys.executable, "-m", "signoff_app.cli", *args], env=self.env)
         log.info("started", process=name, pid=self.processes[name].pid)
 
     def wait_any(self) -> int:

@@ -12,9 +12,9 @@ from bot.views.digest import digest_blocks, empty_text, headline
 from policies.teams import Team, load_teams
 from signoff import digests
 from signoff.digests import Digest
+from signoff.job_runtime import job_runtime
+from signoff.jobs import signoff_job
 from signoff.runtime import Runtime
-from workers.context import job_runtime
-from workers.job_class import signoff_job
 
 log = structlog.get_logger("signoff.digest")
 

@@ -11,10 +11,23 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from email.message import Message as EmailMessage
 from importlib.resources import files
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from signoff.sandbox.server import SlackSandbox
+from signoff_app.sandbox.interactions import Interactions
+from signoff_app.sandbox.workspace import Workspace
+
+
+class SlackSandbox(Protocol):
+    """What the page needs of the sandbox: the workspace it shows, the calls it counts, the clicks it sends."""
+
+    workspace: Workspace
+    calls: list[Any]
+    interactions: Interactions
+    page_token: str
+
+    @property
+    def url(self) -> str: ...
+
 
 Handled = tuple[int, str, bytes] | None
 Headers = Mapping[str, str] | EmailMessage  # http.server's headers: case-insensitive lookups
@@ -94,7 +107,7 @@ def handle(sandbox: SlackSandbox, verb: str, path: str, args: dict[str, Any],
     if path == "/healthz":
         return _json({"ok": True})
     if verb == "GET" and path in ("/", "/index.html"):
-        page = files("signoff.sandbox").joinpath("page.html").read_bytes()
+        page = files("signoff_app.sandbox").joinpath("page.html").read_bytes()
         return 200, "text/html; charset=utf-8", page.replace(b"{{SANDBOX_TOKEN}}", sandbox.page_token.encode())
     if path.startswith("/ui/") and not _trusted(sandbox, headers):
         return _json({"ok": False, "error": "forbidden: not the sandbox page"}, 403)

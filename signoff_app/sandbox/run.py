@@ -8,8 +8,8 @@ import sys
 
 from signoff.config import get_settings
 from signoff.connection import redis_url
-from signoff.sandbox.server import LOOPBACK, SlackSandbox
-from signoff.supervisor import Stack, child_env
+from signoff_app.sandbox.server import LOOPBACK, SlackSandbox
+from signoff_app.supervisor import Stack, child_env
 
 
 def run_sandbox(port: int = 8088, bot_port: int = 3000, agent: bool = True) -> int:

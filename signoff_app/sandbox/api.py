@@ -6,8 +6,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from signoff.sandbox.blockcheck import check_blocks, check_view
-from signoff.sandbox.workspace import BOT_USER, Message, View, Workspace
+from signoff_app.sandbox.blockcheck import check_blocks, check_view
+from signoff_app.sandbox.workspace import BOT_USER, Message, View, Workspace
 
 Reply = dict[str, Any]
 

@@ -21,11 +21,11 @@ from bot.views.batch import batch_blocks
 from bot.views.batch import fallback as batch_fallback
 from bot.views.text import when
 from signoff.batches import Batches
+from signoff.job_runtime import job_runtime
+from signoff.jobs import signoff_job
 from signoff.models import Action, Status
 from signoff.notify import backoff
 from signoff.runtime import Runtime
-from workers.context import job_runtime
-from workers.job_class import signoff_job
 
 log = structlog.get_logger("signoff.slack")
 MARKER = "signoff_approval"  # the message metadata that names the action a message asks about

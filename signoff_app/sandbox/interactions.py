@@ -7,21 +7,34 @@ the sandbox from Slack.
 from __future__ import annotations
 
 import json
+import threading
 import time
 import urllib.parse
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from signoff.sandbox.workspace import Message, User, Workspace
-
-if TYPE_CHECKING:
-    from signoff.sandbox.server import SlackSandbox
+from signoff_app.sandbox.workspace import Message, User, Workspace
 
 FORM = "application/x-www-form-urlencoded"
 APP_ID = "A0SIGNOFF"
 
 
+class BotLink(Protocol):
+    """What interactions need of the sandbox: its workspace and address, and a signed line to the bot."""
+
+    workspace: Workspace
+    changed: threading.Condition
+
+    @property
+    def url(self) -> str: ...
+
+    def sign(self, body: str, timestamp: int | None = None) -> dict[str, str]: ...
+
+    def send_to_bot(self, body: str, content_type: str, headers: dict[str, str] | None = None,
+                    signed_at: int | None = None, timeout: float = 10.0) -> tuple[int, str]: ...
+
+
 class Interactions:
-    def __init__(self, sandbox: SlackSandbox) -> None:
+    def __init__(self, sandbox: BotLink) -> None:
         self.sandbox = sandbox
 
     @property

@@ -12,15 +12,28 @@ from typing import Any
 
 import redis
 
+from bot.app import serve_http, serve_socket_mode
+from bot.client import web_client
+from bot.jobs import JOB_MODULES as SLACK_JOB_MODULES
+from bot.jobs.digests import send_digest, send_due_digests
+from bot.views.digest import digest_text
 from policies import PolicyError, Subject, explain, load_policy
-from signoff import cli_format, lifecycle
+from policies.teams import load_teams
+from signoff import lifecycle
 from signoff.audit import export, read_events
 from signoff.config import get_settings
+from signoff.digests import build
 from signoff.embedded_redis import EmbeddedRedis
 from signoff.errors import SignoffError
 from signoff.logging import configure_logging
 from signoff.models import Outcome, Status
-from signoff.runtime import Runtime
+from signoff.runtime import SLACK_QUEUE, Runtime
+from signoff_app import cli_format
+from signoff_app.sandbox.run import run_sandbox
+from signoff_app.supervisor import run_stack
+from workers.job_class import JOB_MODULES
+from workers.scheduler import run_scheduler
+from workers.worker import recover_abandoned, run_worker
 
 _RELATIVE = re.compile(r"^(\d+)([smhd])$")
 
@@ -170,23 +183,18 @@ def cmd_agents(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_worker(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
-    from workers.worker import run_worker
-
     actions = [m.strip() for m in args.actions.split(",") if m.strip()] if args.actions is not None else None
-    run_worker(rt, burst=args.burst, name=args.name, actions=actions)
+    run_worker(rt, burst=args.burst, name=args.name, actions=actions, job_modules=[*JOB_MODULES, *SLACK_JOB_MODULES])
     return 0
 
 
 def cmd_scheduler(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
-    from workers.scheduler import run_scheduler
-
-    run_scheduler(rt)
+    # Each team's own clock, read in its timezone, decides whether its digest is due.
+    run_scheduler(rt, [(send_due_digests, SLACK_QUEUE, 60)] if rt.slack_enabled else [])
     return 0
 
 
 def cmd_bot(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
-    from bot.app import serve_http, serve_socket_mode
-
     if args.socket:
         serve_socket_mode(rt)
     else:
@@ -195,18 +203,10 @@ def cmd_bot(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_sandbox(_rt: Runtime | None, args: argparse.Namespace, out: Output) -> int:
-    from signoff.sandbox.run import run_sandbox
-
     return run_sandbox(port=args.port, bot_port=args.bot_port, agent=not args.no_agent)
 
 
 def cmd_digest(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
-    from bot.client import web_client
-    from bot.views.digest import digest_text
-    from policies.teams import load_teams
-    from signoff.digests import build
-    from workers.digest_jobs import send_digest
-
     team = load_teams(rt.settings.teams).get(args.team)
     digest = build(rt.connection, team) if args.dry_run else send_digest(rt, team, web_client(rt.settings))
     out.emit({"team": team.name, "items": [a.id for a in digest.ordered()], "sent": not args.dry_run},
@@ -215,8 +215,6 @@ def cmd_digest(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_recover(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
-    from workers.worker import recover_abandoned
-
     count = recover_abandoned(rt, at=args.at)
     out.emit({"recovered": count}, lambda: f"{count} abandoned job(s) handed to failure handling")
     return 0
@@ -234,8 +232,6 @@ def cmd_redis(_rt: Runtime | None, args: argparse.Namespace, out: Output) -> int
 
 
 def cmd_up(_rt: Runtime | None, args: argparse.Namespace, out: Output) -> int:
-    from signoff.supervisor import run_stack
-
     return run_stack(workers=args.workers)
 
 

@@ -17,9 +17,10 @@ from typing import Any
 
 from slack_sdk.signature import SignatureVerifier
 
-from signoff.sandbox.api import WebApi
-from signoff.sandbox.interactions import Interactions
-from signoff.sandbox.workspace import Workspace
+from signoff_app.sandbox import page
+from signoff_app.sandbox.api import WebApi
+from signoff_app.sandbox.interactions import Interactions
+from signoff_app.sandbox.workspace import Workspace
 
 LOOPBACK = "127.0.0.1"  # the sandbox never listens beyond this machine
 
@@ -160,8 +161,6 @@ def _parse(handler: BaseHTTPRequestHandler) -> dict[str, Any]:
 
 
 def _handler_for(sandbox: SlackSandbox) -> type[BaseHTTPRequestHandler]:
-    from signoff.sandbox import page
-
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:
             pass  # quiet: tests and the demo read the recorded calls instead

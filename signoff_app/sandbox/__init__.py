@@ -4,7 +4,7 @@ It is the stand-in the test suite uses and what `signoff sandbox` shows a newcom
 127.0.0.1 only and is never started by the production processes.
 """
 
-from signoff.sandbox.server import SlackSandbox
-from signoff.sandbox.workspace import Workspace
+from signoff_app.sandbox.server import SlackSandbox
+from signoff_app.sandbox.workspace import Workspace
 
 __all__ = ["SlackSandbox", "Workspace"]
