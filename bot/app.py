@@ -9,7 +9,6 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from bot.authz import MembershipCache
 from bot.client import web_client
 from bot.listeners import register
-from bot.web import create_web_app, serve
 from signoff.errors import SignoffError
 from signoff.runtime import Runtime
 
@@ -27,10 +26,6 @@ def build_app(rt: Runtime) -> App:
               request_verification_enabled=True)
     register(app, rt, MembershipCache(client))
     return app
-
-
-def serve_http(rt: Runtime, host: str, port: int) -> None:
-    serve(create_web_app(build_app(rt), rt.connection.ping), host, port)
 
 
 def serve_socket_mode(rt: Runtime) -> None:

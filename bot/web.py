@@ -1,9 +1,10 @@
-"""The web process: Bolt's requests and a health check, on uvicorn (a production ASGI server).
+"""Slack's side of the web process: Bolt's requests, plus a health check, as FastAPI routers.
 
 Bolt's own Starlette adapter turns requests into Bolt requests and back; its `dispatch` is
 synchronous, so it runs in the thread pool rather than on the event loop, where one slow Slack
 call would hold up every other click. uvicorn's listen backlog (2048) takes a burst of clicks
-without resetting a connection.
+without resetting a connection. The composition root puts these routers and the agents' API on
+one app (`signoff_app.web`).
 """
 
 from __future__ import annotations
@@ -15,22 +16,22 @@ from typing import Any
 
 import structlog
 import uvicorn
-from fastapi import FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from slack_bolt import App
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from starlette.concurrency import run_in_threadpool
+from uvicorn.supervisors import Multiprocess
 
 log = structlog.get_logger("signoff.bot")
 EVENTS_PATH = "/slack/events"
 BACKLOG = 2048
 
 
-def create_web_app(bolt: App, ping: Callable[[], object]) -> FastAPI:
-    """`ping` asks the store whether it answers, for the health check."""
-    web = FastAPI(title="Signoff", docs_url=None, redoc_url=None, openapi_url=None)
+def slack_router(bolt: App) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
 
-    @web.post(EVENTS_PATH)
+    @router.post(EVENTS_PATH)
     async def slack_events(request: Request) -> Response:
         # Bolt parses the timestamp as an integer; anything else is an unsigned request, not a server error.
         if not request.headers.get("x-slack-request-timestamp", "").isdigit():
@@ -39,8 +40,15 @@ def create_web_app(bolt: App, ping: Callable[[], object]) -> FastAPI:
         response = await run_in_threadpool(bolt.dispatch, to_bolt_request(request, body))
         return to_starlette_response(response)
 
-    @web.get("/healthz")
-    @web.get("/health")
+    return router
+
+
+def health_router(ping: Callable[[], object]) -> APIRouter:
+    """`ping` asks the store whether it answers."""
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/healthz")
+    @router.get("/health")
     async def health() -> Response:
         try:
             healthy = bool(await run_in_threadpool(ping))
@@ -48,6 +56,14 @@ def create_web_app(bolt: App, ping: Callable[[], object]) -> FastAPI:
             healthy = False
         return JSONResponse({"ok": healthy, "redis": healthy}, status_code=200 if healthy else 503)
 
+    return router
+
+
+def create_web_app(bolt: App, ping: Callable[[], object]) -> FastAPI:
+    """Slack's routes alone (the benchmarks' plain-Bolt baseline serves its no-op app this way)."""
+    web = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    web.include_router(slack_router(bolt))
+    web.include_router(health_router(ping))
     return web
 
 
@@ -61,7 +77,18 @@ class _Server(uvicorn.Server):
             log.info("bot_listening", url=f"http://{host}:{port}{EVENTS_PATH}")
 
 
+def _config(web: Any, host: str, port: int, **extra: Any) -> uvicorn.Config:
+    return uvicorn.Config(web, host=host, port=port, backlog=BACKLOG, log_config=None, access_log=False,
+                          timeout_graceful_shutdown=10, **extra)
+
+
 def serve(web: Any, host: str, port: int) -> None:
-    config = uvicorn.Config(web, host=host, port=port, backlog=BACKLOG, log_config=None, access_log=False,
-                            timeout_graceful_shutdown=10, lifespan="off")
-    asyncio.run(_Server(config).serve())
+    asyncio.run(_Server(_config(web, host, port)).serve())
+
+
+def serve_workers(factory: str, host: str, port: int, workers: int) -> None:
+    """Several processes behind one port; each builds the app from `factory` ("module:function")."""
+    config = _config(factory, host, port, factory=True, workers=workers)
+    sock = config.bind_socket()
+    log.info("bot_listening", url=f"http://{host}:{port}{EVENTS_PATH}", workers=workers)
+    Multiprocess(config, sockets=[sock]).run()

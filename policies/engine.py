@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import operator
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,6 +101,11 @@ def _condition_miss(condition: Condition, params: dict[str, Any], own_domains: l
         return f"{name} = {value!r} is not in {condition.in_!r}"
     if condition.not_in is not None and value in condition.not_in:
         return f"{name} = {value!r} is in {condition.not_in!r}"
+    if condition.matches is not None:
+        if not isinstance(value, str):
+            raise Unevaluable(f"{name} = {value!r} is not text to match against {condition.matches!r}")
+        if re.search(condition.matches, value) is None:
+            return f"{name} does not match {condition.matches!r}"
     if condition.domain is not None:
         external = [d for d in _domains(name, value) if d not in own_domains]
         if condition.domain == "external" and not external:

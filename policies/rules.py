@@ -67,13 +67,20 @@ class Condition(_Strict):
     in_: list[Any] | None = Field(default=None, alias="in")
     not_in: list[Any] | None = None
     domain: Literal["internal", "external"] | None = None
+    matches: str | None = None  # a regular expression searched in the text (e.g. a shell command)
 
     @model_validator(mode="after")
     def _has_a_test(self) -> Condition:
-        tests = ("gt", "ge", "lt", "le", "eq", "ne", "in_", "not_in", "domain")
+        tests = ("gt", "ge", "lt", "le", "eq", "ne", "in_", "not_in", "domain", "matches")
         if all(getattr(self, name) is None for name in tests):
             raise ValueError(f"condition on {self.param!r} names no test (gt, ge, lt, le, eq, ne, in, "
-                             "not_in, domain)")
+                             "not_in, domain, matches)")
+        if self.matches is not None:
+            try:
+                re.compile(self.matches)
+            except re.error as bad:
+                raise ValueError(f"condition on {self.param!r}: {self.matches!r} is not a regular expression "
+                                 f"({bad})") from None
         return self
 
 

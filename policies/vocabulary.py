@@ -29,6 +29,7 @@ CATEGORIES: dict[str, str] = {
     "data_modification": "changes to records other people rely on",
     "significant_decision": "decisions about people or customers: access, eligibility, pricing",
     "internal": "work inside the company's own systems that is easy to undo",
+    "coding_tool": "a coding agent's tool call (a shell command, a file write, an MCP tool)",
 }
 
 

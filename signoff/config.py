@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     log_level: str = Field(default="info", validation_alias="SIGNOFF_LOG_LEVEL")
     # Signs decisions; held by the bot, the workers and operators, never by agents (see signoff.signing).
     decision_key: SecretStr | None = Field(default=None, validation_alias="SIGNOFF_DECISION_KEY")
+    # Agents without Redis credentials: the HTTP API and their token (see signoff.remote).
+    api_url: str | None = Field(default=None, validation_alias="SIGNOFF_API_URL")
+    agent_token: SecretStr | None = Field(default=None, validation_alias="SIGNOFF_AGENT_TOKEN")
     # Modules a worker imports for the action functions it may run, comma-separated.
     actions: str = Field(default="", validation_alias="SIGNOFF_ACTIONS")
 

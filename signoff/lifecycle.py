@@ -22,7 +22,7 @@ from policies.routing import Routing
 from policies.subject import Subject
 from signoff import notify, signing, timers
 from signoff.catalog import ActionType
-from signoff.errors import InvalidParams, NotAllowed, SignoffError
+from signoff.errors import InvalidParams, NotAllowed, SignoffError, TransitionRefused
 from signoff.models import DECIDABLE, Action, AuditEvent, Mode, Review, Status, person, utcnow
 from signoff.runtime import JOB_SERIALIZER, Runtime
 
@@ -48,7 +48,7 @@ def _retry(action: Action) -> Retry | None:
 
 def request(rt: Runtime, action_type: ActionType, params: dict[str, Any], *, agent: str, reason: str,
             review: bool = False, submitted_by: str | None = None,
-            restore: list[ActionType] | None = None) -> Action:
+            restore: list[ActionType] | None = None, action_id: str | None = None) -> Action:
     """Validates and records an action and queues it for routing, in one transaction.
 
     Invalid input raises InvalidParams and queues nothing. `restore` writes the SDK's declared types
@@ -59,6 +59,7 @@ def request(rt: Runtime, action_type: ActionType, params: dict[str, Any], *, age
     if not reason or not reason.strip():
         raise InvalidParams(action_type.name, ["reason: is required (why does the agent want this?)"])
     action = Action(
+        **({"id": action_id} if action_id else {}),
         type=action_type.name, category=action_type.category, agent=agent, reason=reason,
         params=action_type.check_params(params), review_requested=review, func=action_type.func,
         max_retries=action_type.max_retries, owner=action_type.owner, submitted_by=submitted_by or agent,
@@ -294,6 +295,17 @@ def fail(rt: Runtime, action_id: str, error: str, *, retrying: bool) -> Action |
         action_id, Status.FAILED, allowed_from={Status.RUNNING, Status.RECEIVED}, changes={"error": error},
         event=AuditEvent(action_id=action_id, step="failed", actor="worker", error=error),
     )
+
+
+def report(rt: Runtime, action: Action, status: Literal["succeeded", "failed"], result: Any, error: str | None,
+           *, by: str) -> Action:
+    """An agent that performs an approved action itself says how it ended, so the audit log is complete."""
+    if action.func is not None:
+        raise TransitionRefused(action.id, "run by a worker", None, None)
+    to = Status.SUCCEEDED if status == "succeeded" else Status.FAILED
+    return rt.store.transition(
+        action.id, to, allowed_from={Status.APPROVED}, changes={"result": _jsonable(result), "error": error},
+        event=AuditEvent(action_id=action.id, step=status, actor=by, result=_jsonable(result), error=error))
 
 
 def _jsonable(value: Any) -> Any:

@@ -15,6 +15,7 @@ import structlog
 # Anthropic keys (sk-...), JWTs, bearer tokens and passwords in URLs. Anything named like a secret, too.
 _CREDENTIALS = [
     (re.compile(r"\b(xox[abposr]|xapp)-[A-Za-z0-9-]+"), r"\1-***"),
+    (re.compile(r"\bsot_[A-Za-z0-9_-]{8,}"), "sot_***"),  # Signoff's own agent tokens
     (re.compile(r"\b((?:sk|rk|pk)_(?:live|test)|whsec)_[A-Za-z0-9]+"), r"\1_***"),
     (re.compile(r"\b(sk-(?:ant-|proj-)?)[A-Za-z0-9_-]{16,}"), r"\1***"),
     (re.compile(r"\b(ghp|gho|ghu|ghs|ghr|github_pat)_[A-Za-z0-9_]{20,}"), r"\1_***"),

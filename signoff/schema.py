@@ -70,6 +70,10 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
+class _Open(BaseModel):
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+
+
 def _stored_as_declared(annotation: Any) -> Any:
     """The annotation with each Decimal (also inside X | None) made to store as a number."""
     if annotation is Decimal:
@@ -132,7 +136,9 @@ def model_from_json_schema(schema: dict[str, Any]) -> type[BaseModel]:
         constraints = {_CONSTRAINTS[k]: v for k, v in prop.items() if k in _CONSTRAINTS}
         default = ... if name in required else prop.get("default")
         fields[name] = (_python_type(prop, defs), Field(default, **constraints))
-    return create_model(schema.get("title", "params"), __base__=_Strict, **fields)
+    # A schema that admits more than it names (a coding agent's tool input) keeps the rest as given.
+    base = _Open if schema.get("additionalProperties") not in (None, False) else _Strict
+    return create_model(schema.get("title", "params"), __base__=base, **fields)
 
 
 def shape_problems(value: Any) -> list[str]:

@@ -13,10 +13,11 @@ from pydantic import BaseModel
 from signoff import lifecycle, registry
 from signoff.audit import read_events
 from signoff.catalog import ActionType
-from signoff.config import Settings
+from signoff.config import Settings, get_settings
 from signoff.connection import connect
 from signoff.errors import SignoffError
 from signoff.models import Action, AuditEvent, Outcome, Status
+from signoff.remote import ApiClient
 from signoff.runtime import Runtime
 from signoff.schema import IDEMPOTENCY_PARAM, model_from_signature
 
@@ -46,15 +47,30 @@ class Ticket:
 
     def wait(self, timeout: float = 60.0) -> Outcome:
         """Blocks until the action is settled (ran, was rejected...) or `timeout` passes; see `.status`."""
+        if self._signoff.api is not None:
+            return Outcome.of(self._signoff.api.wait(self.id, timeout))
         return Outcome.of(self._signoff.runtime.store.wait_settled(self.id, timeout))
 
     def wait_until(self, *statuses: Status, timeout: float = 60.0) -> Action:
-        """Blocks until the action is in one of `statuses` (e.g. PENDING_APPROVAL) or `timeout` passes."""
+        """Blocks until the action is in one of `statuses` (e.g. PENDING_APPROVAL), is settled, or `timeout`
+        passes."""
+        if self._signoff.api is not None:
+            return self._signoff.api.wait(self.id, timeout, until=statuses)
         return self._signoff.runtime.store.wait_for_status(self.id, statuses, timeout)
 
     def cancel(self, note: str | None = None) -> Action:
+        if self._signoff.api is not None:
+            return self._signoff.api.cancel(self.id)
         action = self.action
         return lifecycle.cancel(self._signoff.runtime, self.id, by=f"agent:{action.agent}", note=note)
+
+    def report(self, status: str, result: Any = None, error: str | None = None) -> Action:
+        """For an action the agent performs itself once approved: how it ended, for the audit log."""
+        if self._signoff.api is not None:
+            return self._signoff.api.report(self.id, status, result, error)
+        action = self.action
+        return lifecycle.report(self._signoff.runtime, action, "succeeded" if status == "succeeded" else "failed",
+                                result, error, by=f"agent:{action.agent}")
 
 
 class ActionHandle(Generic[P, R]):
@@ -73,6 +89,8 @@ class ActionHandle(Generic[P, R]):
         raise TypeError(f"{self.name} needs sign-off: call {self.name}.request(..., agent=..., reason=...)")
 
     def request(self, *, agent: str, reason: str, review: bool = False, **params: Any) -> Ticket:
+        if self.signoff.api is not None:  # the agent's name comes from its token; `agent` is for the Redis SDK
+            return Ticket(self.signoff, self.signoff.api.submit(self.name, params, reason, review).id)
         # Every request restores the types this agent declared where they are missing (a Redis that lost them).
         action = lifecycle.request(self.signoff.runtime, self.action_type, params, agent=agent, reason=reason,
                                    review=review, restore=self.signoff.declared)
@@ -83,16 +101,27 @@ class Signoff:
     """Entry point for agents. Configuration comes from the environment (REDIS_URL, SIGNOFF_*)."""
 
     def __init__(self, redis_url: str | None = None, *, connection: redis.Redis | None = None,
-                 settings: Settings | None = None) -> None:
+                 settings: Settings | None = None, api_url: str | None = None, token: str | None = None) -> None:
+        """Redis (REDIS_URL, or the embedded server) by default; the HTTP API with an agent token when
+        `api_url` and `token` are given, or SIGNOFF_API_URL and SIGNOFF_AGENT_TOKEN are set."""
         self._connection = connection
         self._redis_url = redis_url
         self._settings = settings
         self._runtime: Runtime | None = None
         self._declared: list[ActionType] = []
+        env = settings or get_settings()
+        api_url = api_url or (env.api_url if connection is None and redis_url is None else None)
+        token = token or (env.agent_token.get_secret_value() if env.agent_token else None)
+        if api_url and not token:
+            raise SignoffError("the Signoff API needs an agent token: SIGNOFF_AGENT_TOKEN or token=... "
+                               "(`signoff agents token create NAME`)")
+        self.api = ApiClient(api_url, token) if api_url and token else None
 
     @property
     def runtime(self) -> Runtime:
         # Connect on first use, so that declaring actions at import time needs no Redis.
+        if self.api is not None:
+            raise SignoffError("this Signoff talks to the HTTP API with an agent token: it has no Redis access")
         if self._runtime is None:
             connection = self._connection or connect(self._redis_url)
             self._runtime = Runtime(connection=connection, settings=self._settings)
@@ -145,19 +174,30 @@ class Signoff:
     def declare(self, name: str, *, params: type[BaseModel], category: str | None = None,
                 owner: str | None = None) -> ActionType:
         """Declares an action the agent performs itself once approved (no worker function)."""
-        action_type = ActionType(name=name, category=category, params_schema=params.model_json_schema(),
-                                 owner=owner)
-        self.runtime.catalog.declare(action_type)
+        return self.declare_schema(name, params.model_json_schema(), category=category, owner=owner)
+
+    def declare_schema(self, name: str, params_schema: dict[str, Any], *, category: str | None = None,
+                       owner: str | None = None) -> ActionType:
+        """Like `declare`, with the parameters as a JSON Schema (from another language, a tool's input...)."""
+        action_type = ActionType(name=name, category=category, params_schema=params_schema, owner=owner)
+        if self.api is not None:
+            self.api.declare(name, params_schema, category)
+        else:
+            self.runtime.catalog.declare(action_type)
         return action_type
 
     def submit(self, type: str, params: dict[str, Any], *, agent: str, reason: str,
                review: bool = False) -> Ticket:
         """Requests an action by type name, for agents without the function at hand."""
+        if self.api is not None:
+            return Ticket(self, self.api.submit(type, params, reason, review).id)
         action_type = self.runtime.catalog.get(type)
         action = lifecycle.request(self.runtime, action_type, params, agent=agent, reason=reason, review=review)
         return Ticket(self, action.id)
 
     def get(self, action_id: str) -> Action:
+        if self.api is not None:
+            return self.api.get(action_id)
         return self.runtime.store.get(action_id)
 
     def ticket(self, action_id: str) -> Ticket:

@@ -12,14 +12,15 @@ from typing import Any
 
 import redis
 
-from bot.app import serve_http, serve_socket_mode
+from bot.app import build_app, serve_socket_mode
 from bot.client import web_client
 from bot.jobs import JOB_MODULES as SLACK_JOB_MODULES
 from bot.jobs.digests import send_digest, send_due_digests
 from bot.views.digest import digest_text
+from bot.web import serve, serve_workers
 from policies import PolicyError, Subject, explain, load_policy
 from policies.teams import load_teams
-from signoff import lifecycle
+from signoff import lifecycle, tokens
 from signoff.audit import export, read_events
 from signoff.config import get_settings
 from signoff.digests import build
@@ -28,9 +29,11 @@ from signoff.errors import SignoffError
 from signoff.logging import configure_logging
 from signoff.models import Outcome, Status
 from signoff.runtime import SLACK_QUEUE, Runtime
-from signoff_app import cli_format
+from signoff.sdk import Signoff
+from signoff_app import cli_format, hook
 from signoff_app.sandbox.run import run_sandbox
 from signoff_app.supervisor import run_stack
+from signoff_app.web import create_web
 from workers.job_class import JOB_MODULES
 from workers.scheduler import run_scheduler
 from workers.worker import recover_abandoned, run_worker
@@ -197,8 +200,50 @@ def cmd_scheduler(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
 def cmd_bot(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
     if args.socket:
         serve_socket_mode(rt)
+    elif args.workers > 1:
+        build_app(rt)  # a set-up error (no signing secret, no decision key) stops here, in one line
+        serve_workers("signoff_app.web:from_environment", args.host, args.port, args.workers)
     else:
-        serve_http(rt, args.host, args.port)
+        serve(create_web(rt), args.host, args.port)
+    return 0
+
+
+def _duration(text: str) -> float:
+    relative = _RELATIVE.match(text)
+    if not relative:
+        raise argparse.ArgumentTypeError(f"{text!r}: give an age like 12h, 90d")
+    return int(relative.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[relative.group(2)]
+
+
+def cmd_token_create(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
+    types = [t.strip() for t in args.types.split(",") if t.strip()] if args.types else None
+    token, record = tokens.create(rt.connection, args.name, types=types, expires_in=args.expires,
+                                  can_declare=args.declare)
+    out.emit({"token": token, **record.model_dump()},
+             lambda: f"{token}\n(shown once; Signoff keeps only its hash. id {record.id}, agent {record.agent})")
+    return 0
+
+
+def cmd_token_list(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
+    found = tokens.all_tokens(rt.connection)
+    out.emit([t.model_dump() for t in found], lambda: "\n".join(
+        f"{t.id}  {t.agent:<20} types: {','.join(t.types) if t.types else 'any'}"
+        f"{'  may declare' if t.can_declare else ''}  "
+        + (f"expires {datetime.fromtimestamp(t.expires_at, UTC):%Y-%m-%d %H:%M} UTC" if t.expires_at else
+           "never expires") + ("  EXPIRED" if t.expired() else "") for t in found) or "no agent tokens")
+    return 0
+
+
+def cmd_token_revoke(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
+    if not tokens.revoke(rt.connection, args.id):
+        raise SignoffError(f"no agent token with id {args.id!r} (see `signoff agents token list`)")
+    out.emit({"revoked": args.id}, lambda: f"{args.id} revoked")
+    return 0
+
+
+def cmd_hook(_rt: Runtime | None, args: argparse.Namespace, out: Output) -> int:
+    # Whatever happens, Claude Code gets an answer on stdout: a failure is a `deny` that says why.
+    print(json.dumps(hook.claude_code(sys.stdin.read(), Signoff(), timeout=args.timeout)))
     return 0
 
 
@@ -269,6 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--socket", action="store_true", help="connect over Socket Mode (needs SLACK_APP_TOKEN)")
     p.add_argument("--host", default="0.0.0.0")
     p.add_argument("--port", type=int, default=3000)
+    p.add_argument("--workers", type=int, default=1, help="web processes behind the port (HTTP only)")
     p.set_defaults(func=cmd_bot)
 
     p = sub.add_parser("sandbox", help="the whole loop on this machine, with a local Slack in your browser")
@@ -346,9 +392,30 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("types", help="list registered action types and their parameters")
     p.set_defaults(func=cmd_types)
 
-    p = sub.add_parser("agents", help="list paused agents, or resume one")
+    p = sub.add_parser("agents", help="list paused agents, or resume one; agent tokens for the HTTP API")
     p.add_argument("--resume", metavar="AGENT")
     p.set_defaults(func=cmd_agents)
+    asub = p.add_subparsers(dest="agents_command", metavar="token")
+    token = asub.add_parser("token", help="agent tokens for the HTTP API: create, list, revoke")
+    tsub = token.add_subparsers(dest="token_command", required=True, metavar="SUBCOMMAND")
+    t = tsub.add_parser("create", help="a token for agent NAME, printed once")
+    t.add_argument("name", metavar="NAME")
+    t.add_argument("--types", metavar="T1,T2", help="the action types it may submit (default: any)")
+    t.add_argument("--expires", type=_duration, metavar="AGE", help="e.g. 90d (default: never)")
+    t.add_argument("--declare", action="store_true", help="it may declare types it performs itself")
+    t.set_defaults(func=cmd_token_create)
+    t = tsub.add_parser("list", help="the tokens, without the tokens themselves")
+    t.set_defaults(func=cmd_token_list)
+    t = tsub.add_parser("revoke", help="revoke a token by its id")
+    t.add_argument("id")
+    t.set_defaults(func=cmd_token_revoke)
+    extra_json = [token, *tsub.choices.values()]
+
+    p = sub.add_parser("hook", help="a coding agent's pre-tool hook, answered by policy and people")
+    hsub = p.add_subparsers(dest="hook_command", required=True, metavar="AGENT")
+    h = hsub.add_parser("claude-code", help="Claude Code's PreToolUse hook: JSON on stdin, its answer on stdout")
+    h.add_argument("--timeout", type=float, default=hook.DEFAULT_TIMEOUT, help="seconds to wait for a decision")
+    h.set_defaults(func=cmd_hook, needs_runtime=False)
 
     p = sub.add_parser("recover", help="fail or retry actions whose worker died")
     p.add_argument("--at", type=float, help="treat jobs silent since before this Unix time as abandoned")
@@ -359,7 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_redis, needs_runtime=False)
 
     # `--json` reads the same before or after the command: `signoff --json show ID`, `signoff show ID --json`.
-    for command in [*sub.choices.values(), *psub.choices.values()]:
+    for command in [*sub.choices.values(), *psub.choices.values(), *extra_json]:
         command.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
     return parser
 
