@@ -35,7 +35,7 @@ def _wake_ups(n: int, decide: Any, wait: Any, pending: Any) -> list[float]:
     for _ in range(n):
         action_id = pending()
         returned: list[float] = []
-        waiter = threading.Thread(target=lambda a=action_id: (wait(a), returned.append(time.perf_counter())))
+        waiter = threading.Thread(target=lambda a=action_id, r=returned: (wait(a), r.append(time.perf_counter())))
         waiter.start()
         time.sleep(0.05)  # the waiter is parked on its long-poll: this is the benchmark's set-up, not a sync
         decided = time.perf_counter()
