@@ -14,7 +14,7 @@ import socket
 import statistics
 import subprocess
 import sys
-import threading
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -31,16 +31,18 @@ def _port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _start(args: list[str], env: dict[str, str], ready: str) -> subprocess.Popen[str]:
+def _start(args: list[str], env: dict[str, str], ready: str, timeout: float = 60.0) -> subprocess.Popen[str]:
+    """Starts a process whose log goes to a file, not through this process: reading it here would
+    compete with the thread that times the clicks. Ready once the log shows `ready`."""
+    log = tempfile.NamedTemporaryFile("w+", prefix="signoff-bench-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True, start_new_session=True)
-    assert process.stderr is not None
-    for line in process.stderr:
-        if ready in line:
-            # Keep reading: a pipe nobody reads fills up and blocks the process mid-benchmark.
-            threading.Thread(target=process.stderr.read, daemon=True).start()
-            return process
-    raise RuntimeError(f"{args} exited before it was ready")
+                               stderr=log, text=True, start_new_session=True)
+    deadline = time.monotonic() + timeout
+    while ready not in Path(log.name).read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{args} exited or was not ready in time; see {log.name}")
+        time.sleep(0.02)  # an external process's start-up, bounded by the deadline
+    return process
 
 
 def _stop(process: subprocess.Popen[str]) -> None:

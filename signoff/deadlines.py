@@ -34,7 +34,6 @@ def expire(rt: Runtime, action_id: str) -> Action | None:
             event=AuditEvent(action_id=action_id, step="expired", actor=DEADLINE_ACTOR, note=note))
     except SignoffError:
         return None  # decided at the last moment: that decision stands
-    lifecycle.cancel_run_job(rt, action_id)
     notify.decided(rt, expired)
     return expired
 

@@ -4,19 +4,19 @@ received -> pending_approval -> approved -> running -> succeeded | failed
                              -> rejected | canceled | expired
 received -> approved (the policy lets it run) -> running -> ...
 
-Each step is one atomic transition in the store. The RQ job that runs an action is created when
-the action starts to wait; approval enqueues it, rejection cancels it.
+Each step is one atomic transition in the store. Approval enqueues the RQ job that runs the action
+(one job id per approved version), in the same round trip as the Slack update; rejection, expiry and
+cancellation leave nothing queued. The approved -> running transition, not the job, makes a run
+happen once.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 from typing import Any, Literal
 
+from redis.client import Pipeline
 from rq import Callback, Retry
-from rq.exceptions import NoSuchJobError
-from rq.job import Job, JobStatus
 
 from policies.routing import Routing
 from policies.subject import Subject
@@ -24,7 +24,7 @@ from signoff import notify, signing, timers
 from signoff.catalog import ActionType
 from signoff.errors import InvalidParams, NotAllowed, SignoffError, TransitionRefused
 from signoff.models import DECIDABLE, Action, AuditEvent, Mode, Review, Status, person, utcnow
-from signoff.runtime import JOB_SERIALIZER, Runtime
+from signoff.runtime import Runtime
 
 ROUTE_JOB = "workers.jobs.process_action"
 RUN_JOB = "workers.jobs.run_action"
@@ -38,8 +38,8 @@ def route_job_id(action_id: str) -> str:
     return f"signoff-route-{action_id}"
 
 
-def run_job_id(action_id: str) -> str:
-    return f"signoff-run-{action_id}"
+def run_job_id(action_id: str, version: int) -> str:
+    return f"signoff-run-{action_id}-v{version}"
 
 
 def _retry(action: Action) -> Retry | None:
@@ -91,9 +91,6 @@ def apply_routing(rt: Runtime, action: Action, routing: Routing, trusted: dict[s
         "waiting": routing.waiting,
     }
     if routing.hold:
-        if action.func:
-            # The run job exists before anyone can see the action waiting, so any approval finds it.
-            _run_job(rt, action).save()
         if routing.waiting:
             timers.schedule(rt, action.id, routing.waiting)
         return rt.store.transition(
@@ -115,14 +112,16 @@ def apply_routing(rt: Runtime, action: Action, routing: Routing, trusted: dict[s
 
 
 def decide(rt: Runtime, action_id: str, decision: Decision, *, by: str, params: dict[str, Any] | None = None,
-           note: str | None = None, version: int | None = None, batch: str | None = None) -> Action:
+           note: str | None = None, version: int | None = None, batch: str | None = None,
+           current: Action | None = None) -> Action:
     """A person's decision. Exactly one decision wins; the others get TransitionRefused.
 
     `batch` names the batch decision this one is part of, for the audit log. Nobody decides (or
     counts toward the quorum of) an action they submitted or whose agent they own.
     """
     rt.require_decision_key()  # an agent holding only Redis credentials cannot decide
-    current = rt.store.get(action_id)
+    # `current` saves a read where the caller has just read the action; the transition checks it anyway.
+    current = current if current is not None and current.id == action_id else rt.store.get(action_id)
     _refuse_own(current, by)
     if decision == "reject":
         return _reject(rt, current, by=by, note=note, version=version, batch=batch)
@@ -150,7 +149,6 @@ def _reject(rt: Runtime, current: Action, *, by: str, note: str | None, version:
         changes={"decided_by": by, "decided_at": utcnow(), "note": note, "signature": signature},
         event=AuditEvent(action_id=action_id, step="rejected", actor=by, note=note, batch=batch),
     )
-    cancel_run_job(rt, action_id)
     notify.decided(rt, rejected)
     return rejected
 
@@ -174,9 +172,12 @@ def _approve(rt: Runtime, current: Action, *, by: str, params: dict[str, Any] | 
                          actor=by, note=note, type=current.type, batch=batch,
                          params_before=current.params if params_after else None, params_after=params_after),
     )
-    if approved.func:
-        release_run_job(rt, approved)
-    notify.decided(rt, approved)
+    with rt.connection.pipeline() as pipe:  # the run and the Slack update: one round trip
+        pipe.multi()
+        if approved.func:
+            release_run_job(rt, approved, pipe)
+        notify.decided(rt, approved, pipe)
+        pipe.execute()
     return approved
 
 
@@ -192,12 +193,6 @@ def edit_params(rt: Runtime, action: Action, params: dict[str, Any]) -> dict[str
     An edit names what changes; the other parameters stay as the agent sent them.
     """
     return rt.catalog.get(action.type).check_params({**action.params, **params})
-
-
-def _run_job(rt: Runtime, action: Action, job_id: str | None = None) -> Job:
-    return Job.create(RUN_JOB, args=(action.id,), id=job_id or run_job_id(action.id), connection=rt.connection,
-                      origin=rt.actions_queue.name, on_failure=ON_FAILURE, retry=_retry(action),
-                      serializer=JOB_SERIALIZER, result_ttl=0)
 
 
 def _refuse_own(action: Action, by: str) -> None:
@@ -226,21 +221,11 @@ def hold_unsigned(rt: Runtime, action: Action) -> Action:
     return held
 
 
-def release_run_job(rt: Runtime, action: Action) -> None:
-    try:
-        job = Job.fetch(run_job_id(action.id), connection=rt.connection, serializer=JOB_SERIALIZER)
-    except NoSuchJobError:  # held before a restart that lost it: make it again
-        job = _run_job(rt, action)
-    else:
-        if job.get_status() != JobStatus.CREATED:
-            # Spent on an approval that was refused (and perhaps still finishing): a job of this version's own.
-            job = _run_job(rt, action, f"{run_job_id(action.id)}-v{action.version}")
-    rt.actions_queue.enqueue_job(job)
-
-
-def cancel_run_job(rt: Runtime, action_id: str) -> None:
-    with contextlib.suppress(NoSuchJobError):
-        Job.fetch(run_job_id(action_id), connection=rt.connection, serializer=JOB_SERIALIZER).cancel()
+def release_run_job(rt: Runtime, action: Action, pipe: Pipeline | None = None) -> None:
+    """Queues the run of an approved action, under an id of its approved version (a repeat is harmless:
+    the approved -> running transition lets one run start)."""
+    rt.actions_queue.enqueue_call(RUN_JOB, args=(action.id,), job_id=run_job_id(action.id, action.version),
+                                  on_failure=ON_FAILURE, retry=_retry(action), result_ttl=0, pipeline=pipe)
 
 
 def cancel(rt: Runtime, action_id: str, *, by: str, note: str | None = None) -> Action:
@@ -249,7 +234,6 @@ def cancel(rt: Runtime, action_id: str, *, by: str, note: str | None = None) -> 
         action_id, Status.CANCELED, allowed_from={Status.RECEIVED, Status.PENDING_APPROVAL},
         changes={"note": note}, event=AuditEvent(action_id=action_id, step="canceled", actor=by, note=note),
     )
-    cancel_run_job(rt, action_id)
     notify.decided(rt, canceled)
     return canceled
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from redis.client import Pipeline
 from rq import Retry
 
 from signoff.models import Action
@@ -30,15 +31,15 @@ BATCH_POST_JOB = "bot.jobs.slack.post_batch"
 BATCH_UPDATE_JOB = "bot.jobs.slack.update_batch_message"
 
 
-def _to_slack(rt: Runtime, job: str, subject_id: str) -> None:
+def _to_slack(rt: Runtime, job: str, subject_id: str, pipe: Pipeline | None = None) -> None:
     if rt.slack_enabled:
-        rt.slack_queue.enqueue(job, subject_id, retry=SLACK_RETRY, result_ttl=0)
+        rt.slack_queue.enqueue(job, subject_id, retry=SLACK_RETRY, result_ttl=0, pipeline=pipe)
 
 
-def _about_message(rt: Runtime, job: str, action: Action) -> None:
+def _about_message(rt: Runtime, job: str, action: Action, pipe: Pipeline | None = None) -> None:
     """A job about the action's own message: nothing to do for an action not posted on its own."""
     if action.slack.get("ts"):
-        _to_slack(rt, job, action.id)
+        _to_slack(rt, job, action.id, pipe)
 
 
 def pending(rt: Runtime, action: Action) -> None:
@@ -47,8 +48,8 @@ def pending(rt: Runtime, action: Action) -> None:
         rt.slack_queue.enqueue(POST_JOB, action.id, retry=SLACK_RETRY, job_id=post_job_id(action.id), result_ttl=0)
 
 
-def decided(rt: Runtime, action: Action) -> None:
-    _about_message(rt, UPDATE_JOB, action)
+def decided(rt: Runtime, action: Action, pipe: Pipeline | None = None) -> None:
+    _about_message(rt, UPDATE_JOB, action, pipe)
 
 
 def finished(rt: Runtime, action: Action) -> None:

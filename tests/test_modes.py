@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from signoff import Signoff, Status
 from signoff.models import Review
-from signoff.runtime import JOB_SERIALIZER
 from tests.actions import issue_refund, send_email, update_crm
 from tests.helpers import wait_status
 
@@ -49,18 +48,19 @@ def test_approve_waits_then_runs_once_with_the_approvers_name(rt, worker) -> Non
     assert rt.connection.lrange("test:sent", 0, -1) == [f"sarah@client.com|Q3|signoff-{ticket.id}".encode()]
 
 
-def test_rejection_cancels_the_queued_job_and_tells_the_agent_why(rt, worker) -> None:
-    from rq.job import Job, JobStatus
+def test_rejection_leaves_nothing_to_run_and_tells_the_agent_why(rt, worker) -> None:
+    from rq.job import Job
+
+    from signoff.lifecycle import run_job_id
 
     ticket = issue_refund.request(customer_id="c1", amount=900, agent="support-bot", reason="angry customer")
     wait_status(rt, ticket.id, Status.PENDING_APPROVAL)
-    assert Job.fetch(f"signoff-run-{ticket.id}", connection=rt.connection,
-                     serializer=JOB_SERIALIZER).get_status() == JobStatus.CREATED
     Signoff(connection=rt.connection).decide(ticket.id, "reject", by="bob", note="over the refund limit")
     outcome = ticket.wait(timeout=5)
     assert (outcome.status, outcome.decided_by, outcome.note) == (Status.REJECTED, "bob", "over the refund limit")
-    assert Job.fetch(f"signoff-run-{ticket.id}", connection=rt.connection,
-                     serializer=JOB_SERIALIZER).get_status() == JobStatus.CANCELED
+    # Nothing that could run it was ever queued, and nothing is left behind for it.
+    assert not Job.exists(run_job_id(ticket.id, 1), connection=rt.connection)
+    assert rt.actions_queue.job_ids == [] and rt.store.get(ticket.id).attempts == 0
 
 
 def test_an_edit_runs_with_the_edited_parameters_and_keeps_both_versions(rt, worker) -> None:

@@ -22,12 +22,8 @@ def release_stranded(rt: Runtime) -> int:
     for action in rt.store.newest(Status.APPROVED, limit=1000):
         if not action.func:
             continue
-        try:
-            job = Job.fetch(lifecycle.run_job_id(action.id), connection=rt.connection, serializer=JOB_SERIALIZER)
-            status = job.get_status()
-        except NoSuchJobError:
-            status = None
-        if status in (None, JobStatus.CREATED) and not _routing_pending(rt, action.id):
+        queued = Job.exists(lifecycle.run_job_id(action.id, action.version), connection=rt.connection)
+        if not queued and not _routing_pending(rt, action.id):
             lifecycle.release_run_job(rt, action)
             released += 1
     return released

@@ -27,8 +27,8 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
         user, channel = body["user"]["id"], body["channel"]["id"]
 
         def step() -> None:
-            if decidable(rt, members, client, body, action_id):
-                lifecycle.decide(rt, action_id, "approve", by=f"slack:{user}", version=version)
+            if action := decidable(rt, members, client, body, action_id):
+                lifecycle.decide(rt, action_id, "approve", by=f"slack:{user}", version=version, current=action)
 
         record(client, channel, user, step)
         ack()
@@ -47,8 +47,9 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
         user, channel = body["user"]["id"], meta.get("channel")
 
         def step() -> None:
-            if decidable(rt, members, client, {**body, "channel": {"id": channel}}, meta["id"]):
-                lifecycle.decide(rt, meta["id"], "reject", by=f"slack:{user}", version=meta["version"], note=note)
+            if action := decidable(rt, members, client, {**body, "channel": {"id": channel}}, meta["id"]):
+                lifecycle.decide(rt, meta["id"], "reject", by=f"slack:{user}", version=meta["version"], note=note,
+                                 current=action)
 
         if record(client, channel, user, step):
             ack()

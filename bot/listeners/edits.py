@@ -41,9 +41,9 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
             return
 
         def step() -> None:
-            if decidable(rt, members, client, {**body, "channel": {"id": meta.get("channel")}}, meta["id"]):
+            if action := decidable(rt, members, client, {**body, "channel": {"id": meta.get("channel")}}, meta["id"]):
                 lifecycle.decide(rt, meta["id"], "approve", by=f"slack:{user}", params=params,
-                                 version=meta["version"])
+                                 version=meta["version"], current=action)
 
         if record(client, meta.get("channel"), user, step):
             ack()
