@@ -86,9 +86,13 @@ def main(n: int) -> dict[str, Any]:
         rt = Runtime()
         try:
             tickets = [update_crm.request(record_id=str(i), field="stage", value="won", agent="bench-bot",
-                                          reason="benchmark") for i in range(n)]
+                                          reason="benchmark") for i in range(n + 1)]
             messages = [approval_message(sandbox, t.id) for t in tickets]
             as_posted = [copy.deepcopy(m) for m in messages]  # the baseline clicks the same buttons
+            # One click each, not counted: the first pays for imports and caches (the channel's members).
+            timed_click(sandbox, messages.pop(0), "U0ALICE")
+            tickets.pop(0)
+            warm_up = as_posted.pop(0)
             acks, click_to_run = [], []
             for ticket, message in zip(tickets, messages, strict=True):
                 started = time.perf_counter()
@@ -100,6 +104,7 @@ def main(n: int) -> dict[str, Any]:
                 # acknowledgement is measured on a machine as quiet as the baseline's.
                 sandbox.wait_for(lambda m=message: any(r.thread_ts == m.ts for r in sandbox.workspace.messages))
             sandbox.bot_url = f"http://127.0.0.1:{noop_port}/slack/events"
+            timed_click(sandbox, warm_up, "U0ALICE")
             baseline = [timed_click(sandbox, as_posted[i], "U0ALICE") for i in range(n)]
         finally:
             for process in (bot, noop):

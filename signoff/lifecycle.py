@@ -113,18 +113,21 @@ def apply_routing(rt: Runtime, action: Action, routing: Routing, trusted: dict[s
 
 def decide(rt: Runtime, action_id: str, decision: Decision, *, by: str, params: dict[str, Any] | None = None,
            note: str | None = None, version: int | None = None, batch: str | None = None,
-           current: Action | None = None) -> Action:
+           current: Action | None = None, follow_up: bool = True) -> Action:
     """A person's decision. Exactly one decision wins; the others get TransitionRefused.
 
     `batch` names the batch decision this one is part of, for the audit log. Nobody decides (or
-    counts toward the quorum of) an action they submitted or whose agent they own.
+    counts toward the quorum of) an action they submitted or whose agent they own. With
+    `follow_up=False` the decision is recorded and its consequences (queueing the run, updating the
+    message) are left to the caller's `follow_up()`: the Slack app acknowledges the click in between.
     """
     rt.require_decision_key()  # an agent holding only Redis credentials cannot decide
     # `current` saves a read where the caller has just read the action; the transition checks it anyway.
     current = current if current is not None and current.id == action_id else rt.store.get(action_id)
     _refuse_own(current, by)
     if decision == "reject":
-        return _reject(rt, current, by=by, note=note, version=version, batch=batch)
+        rejected = _reject(rt, current, by=by, note=note, version=version, batch=batch)
+        return _followed(rt, rejected, follow_up)
     quorum = current.waiting.quorum if current.waiting else 1
     if quorum > 1 and by != DEADLINE_ACTOR:
         if params is not None:
@@ -133,11 +136,28 @@ def decide(rt: Runtime, action_id: str, decision: Decision, *, by: str, params: 
         votes = rt.store.vote(action_id, by, expect_version=version, event=AuditEvent(
             action_id=action_id, step="voted", actor=by, note=note, type=current.type, batch=batch))
         if votes < quorum:
-            voted = rt.store.get(action_id)
-            notify.decided(rt, voted)  # the message shows each approval as it comes
-            return voted
+            # The message shows each approval as it comes.
+            return _followed(rt, rt.store.get(action_id), follow_up)
         note = note or f"{votes} of {quorum} approvals"
-    return _approve(rt, current, by=by, params=params, note=note, version=version, batch=batch)
+    approved = _approve(rt, current, by=by, params=params, note=note, version=version, batch=batch)
+    return _followed(rt, approved, follow_up)
+
+
+def _followed(rt: Runtime, action: Action, now: bool) -> Action:
+    if now:
+        follow_up(rt, action)
+    return action
+
+
+def follow_up(rt: Runtime, decided: Action) -> None:
+    """What a recorded decision sets going: the run of an approved action, and the message's update, in
+    one round trip. Lost to a crash, the run is released by the scheduler's sweep."""
+    with rt.connection.pipeline() as pipe:
+        pipe.multi()
+        if decided.status == Status.APPROVED and decided.func:
+            release_run_job(rt, decided, pipe)
+        notify.decided(rt, decided, pipe)
+        pipe.execute()
 
 
 def _reject(rt: Runtime, current: Action, *, by: str, note: str | None, version: int | None,
@@ -149,7 +169,6 @@ def _reject(rt: Runtime, current: Action, *, by: str, note: str | None, version:
         changes={"decided_by": by, "decided_at": utcnow(), "note": note, "signature": signature},
         event=AuditEvent(action_id=action_id, step="rejected", actor=by, note=note, batch=batch),
     )
-    notify.decided(rt, rejected)
     return rejected
 
 
@@ -172,12 +191,6 @@ def _approve(rt: Runtime, current: Action, *, by: str, params: dict[str, Any] | 
                          actor=by, note=note, type=current.type, batch=batch,
                          params_before=current.params if params_after else None, params_after=params_after),
     )
-    with rt.connection.pipeline() as pipe:  # the run and the Slack update: one round trip
-        pipe.multi()
-        if approved.func:
-            release_run_job(rt, approved, pipe)
-        notify.decided(rt, approved, pipe)
-        pipe.execute()
     return approved
 
 

@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.authz import MembershipCache, refusal
 from bot.views.text import person
+from signoff import lifecycle
 from signoff.errors import ActionNotFound, SignoffError
 from signoff.logging import log
 from signoff.models import Action, Status
@@ -93,3 +94,16 @@ def record(client: WebClient, channel: str | None, user: str, step: Callable[[],
         tell(client, channel, user, NOT_RECORDED)
         return False
     return True
+
+
+def follow_up(rt: Runtime, decided: list[Action]) -> None:
+    """After the acknowledgement: queue the run and the message's update of what was just decided.
+
+    Failing here loses nothing: the decision is recorded, the scheduler's sweep releases an approved
+    action that has no run job, and the run's outcome updates the message.
+    """
+    for action in decided:
+        try:
+            lifecycle.follow_up(rt, action)
+        except Exception as error:
+            log.error("follow_up_failed", action_id=action.id, error=f"{type(error).__name__}: {error}")

@@ -13,10 +13,11 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.authz import MembershipCache
-from bot.listeners.common import clicked, decidable, message_ref, parse_value, record
+from bot.listeners.common import clicked, decidable, follow_up, message_ref, parse_value, record
 from bot.views.approval import APPROVE, REJECT, SHOW_FULL
 from bot.views.modals import REASON_BLOCK, REJECT_CALLBACK, VALUE, full_value_modal, read_metadata, reject_modal
 from signoff import lifecycle
+from signoff.models import Action
 from signoff.runtime import Runtime
 
 
@@ -26,12 +27,16 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
         action_id, version = parse_value(body["actions"][0]["value"])
         user, channel = body["user"]["id"], body["channel"]["id"]
 
+        decided: list[Action] = []
+
         def step() -> None:
             if action := decidable(rt, members, client, body, action_id):
-                lifecycle.decide(rt, action_id, "approve", by=f"slack:{user}", version=version, current=action)
+                decided.append(lifecycle.decide(rt, action_id, "approve", by=f"slack:{user}", version=version,
+                                                current=action, follow_up=False))
 
         record(client, channel, user, step)
         ack()
+        follow_up(rt, decided)
 
     @app.action(REJECT)
     def reject(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -46,13 +51,16 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
         note = (view["state"]["values"].get(REASON_BLOCK, {}).get(VALUE, {}).get("value") or "").strip() or None
         user, channel = body["user"]["id"], meta.get("channel")
 
+        decided: list[Action] = []
+
         def step() -> None:
             if action := decidable(rt, members, client, {**body, "channel": {"id": channel}}, meta["id"]):
-                lifecycle.decide(rt, meta["id"], "reject", by=f"slack:{user}", version=meta["version"], note=note,
-                                 current=action)
+                decided.append(lifecycle.decide(rt, meta["id"], "reject", by=f"slack:{user}",
+                                                version=meta["version"], note=note, current=action, follow_up=False))
 
         if record(client, channel, user, step):
             ack()
+            follow_up(rt, decided)
         else:  # the modal stays open with the reason typed
             ack(response_action="errors", errors={REASON_BLOCK: "Not recorded: try again in a moment."})
 

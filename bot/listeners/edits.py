@@ -8,11 +8,12 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.authz import MembershipCache
-from bot.listeners.common import clicked, decidable, message_ref, record
+from bot.listeners.common import clicked, decidable, follow_up, message_ref, record
 from bot.views.approval import EDIT
 from bot.views.modals import EDIT_CALLBACK, edit_modal, edited_params, field_block, read_metadata
 from signoff import lifecycle
 from signoff.errors import InvalidParams
+from signoff.models import Action
 from signoff.runtime import Runtime
 
 
@@ -40,13 +41,16 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
             ack(response_action="errors", errors=errors or {inputs[0]: "; ".join(invalid.fields.values())})
             return
 
+        decided: list[Action] = []
+
         def step() -> None:
             if action := decidable(rt, members, client, {**body, "channel": {"id": meta.get("channel")}}, meta["id"]):
-                lifecycle.decide(rt, meta["id"], "approve", by=f"slack:{user}", params=params,
-                                 version=meta["version"], current=action)
+                decided.append(lifecycle.decide(rt, meta["id"], "approve", by=f"slack:{user}", params=params,
+                                                version=meta["version"], current=action, follow_up=False))
 
         if record(client, meta.get("channel"), user, step):
             ack()
+            follow_up(rt, decided)
         else:  # the modal stays open with everything typed
             inputs = [b["block_id"] for b in view["blocks"] if b["type"] == "input"]
             ack(response_action="errors", errors={inputs[0]: "Not recorded: try again in a moment."})
