@@ -22,7 +22,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import private_redis, write_results  # noqa: E402
+from bench.common import private_redis, sandbox_env, write_results  # noqa: E402
 from bench.interaction import _port, _start, _stop, percentiles  # noqa: E402
 
 EMAIL = {"to": "sarah@client.com", "subject": "Q3", "body": "b"}
@@ -71,10 +71,7 @@ def main(n: int, concurrent: int) -> dict[str, Any]:
 
         bot_port = _port()
         sandbox = SlackSandbox(bot_url=f"http://127.0.0.1:{bot_port}/slack/events").start()
-        env = {**os.environ, "SLACK_API_URL": sandbox.api_url, "SLACK_BOT_TOKEN": sandbox.token,
-               "SLACK_SIGNING_SECRET": sandbox.signing_secret, "SIGNOFF_POLICY": "approve_all",
-               "SIGNOFF_LOG_FORMAT": "json", "SIGNOFF_LOG_LEVEL": "info"}
-        os.environ.update(SIGNOFF_POLICY="approve_all", SIGNOFF_LOG_LEVEL="warning")
+        env = sandbox_env(sandbox)
         import logging
 
         logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request would drown the figures

@@ -41,3 +41,12 @@ def write_results(name: str, figures: dict[str, Any]) -> Path:
               "cpus": os.cpu_count(), **figures}
     path.write_text(json.dumps(record, indent=2) + "\n")
     return path
+
+
+def sandbox_env(sandbox: Any, policy: str = "approve_all") -> dict[str, str]:
+    """The environment of the processes a benchmark starts against the Slack sandbox; this process
+    gets the same policy and quiet logs."""
+    os.environ.update(SIGNOFF_POLICY=policy, SIGNOFF_LOG_LEVEL="warning")
+    return {**os.environ, "SLACK_API_URL": sandbox.api_url, "SLACK_BOT_TOKEN": sandbox.token,
+            "SLACK_SIGNING_SECRET": sandbox.signing_secret, "SIGNOFF_POLICY": policy,
+            "SIGNOFF_LOG_FORMAT": "json", "SIGNOFF_LOG_LEVEL": "info"}

@@ -22,7 +22,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import private_redis, write_results  # noqa: E402
+from bench.common import private_redis, sandbox_env, write_results  # noqa: E402
 
 
 def _port() -> int:
@@ -74,10 +74,7 @@ def main(n: int) -> dict[str, Any]:
 
         bot_port, noop_port = _port(), _port()
         sandbox = SlackSandbox(bot_url=f"http://127.0.0.1:{bot_port}/slack/events").start()
-        env = {**os.environ, "SLACK_API_URL": sandbox.api_url, "SLACK_BOT_TOKEN": sandbox.token,
-               "SLACK_SIGNING_SECRET": sandbox.signing_secret, "SIGNOFF_POLICY": "approve_all",
-               "SIGNOFF_LOG_FORMAT": "json", "SIGNOFF_LOG_LEVEL": "info"}
-        os.environ.update(SIGNOFF_POLICY="approve_all", SIGNOFF_LOG_LEVEL="warning")
+        env = sandbox_env(sandbox)
         bot = _start(["-m", "signoff_app.cli", "bot", "--host", "127.0.0.1", "--port", str(bot_port)], env,
                      "bot_listening")
         worker = subprocess.Popen([sys.executable, "-m", "signoff_app.cli", "worker"], cwd=ROOT, env=env,

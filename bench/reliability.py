@@ -8,7 +8,6 @@ Usage: python bench/reliability.py [CLICKS_ON_ONE] [ACTIONS]
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.burst import burst  # noqa: E402
-from bench.common import private_redis, write_results  # noqa: E402
+from bench.common import private_redis, sandbox_env, write_results  # noqa: E402
 from bench.interaction import _port, _start, _stop  # noqa: E402
 
 USERS = ("U0ALICE", "U0BOB", "U0CAROL")
@@ -34,10 +33,7 @@ def main(clicks_on_one: int, actions: int) -> dict[str, Any]:
 
         bot_port = _port()
         sandbox = SlackSandbox(bot_url=f"http://127.0.0.1:{bot_port}/slack/events").start()
-        env = {**os.environ, "SLACK_API_URL": sandbox.api_url, "SLACK_BOT_TOKEN": sandbox.token,
-               "SLACK_SIGNING_SECRET": sandbox.signing_secret, "SIGNOFF_POLICY": "approve_all",
-               "SIGNOFF_LOG_FORMAT": "json", "SIGNOFF_LOG_LEVEL": "info"}
-        os.environ.update(SIGNOFF_POLICY="approve_all", SIGNOFF_LOG_LEVEL="warning")
+        env = sandbox_env(sandbox)
         bot = _start(["-m", "signoff_app.cli", "bot", "--host", "127.0.0.1", "--port", str(bot_port)], env,
                      "bot_listening")
         worker = _start(["-m", "signoff_app.cli", "worker"], env, "Listening on")

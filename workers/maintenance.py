@@ -29,13 +29,18 @@ def release_stranded(rt: Runtime) -> int:
     return released
 
 
-def _routing_pending(rt: Runtime, action_id: str) -> bool:
-    # An auto-approved action runs inside its routing job: that job, not a run job, carries it.
+def _under_way(rt: Runtime, job_id: str) -> bool:
+    """Whether the job exists and is queued, running, or waiting for its retry or its time."""
     try:
-        job = Job.fetch(lifecycle.route_job_id(action_id), connection=rt.connection, serializer=JOB_SERIALIZER)
+        job = Job.fetch(job_id, connection=rt.connection, serializer=JOB_SERIALIZER)
     except NoSuchJobError:
         return False
-    return job.get_status() in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED)
+    return job.get_status() in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
+
+
+def _routing_pending(rt: Runtime, action_id: str) -> bool:
+    # An auto-approved action runs inside its routing job: that job, not a run job, carries it.
+    return _under_way(rt, lifecycle.route_job_id(action_id))
 
 
 def repost_unposted(rt: Runtime, now: float | None = None) -> int:
@@ -49,19 +54,11 @@ def repost_unposted(rt: Runtime, now: float | None = None) -> int:
         if action.slack.get("ts") or action.slack.get("channel") or action.batch_id:
             continue  # posted, or part of a batch message
         due = float(action.slack.get("next_at") or action.created_at.timestamp() + 60)
-        if now < due or _post_under_way(rt, action.id):
+        if now < due or _under_way(rt, notify.post_job_id(action.id)):
             continue
         notify.pending(rt, action)
         reposted += 1
     return reposted
-
-
-def _post_under_way(rt: Runtime, action_id: str) -> bool:
-    try:
-        job = Job.fetch(notify.post_job_id(action_id), connection=rt.connection, serializer=JOB_SERIALIZER)
-    except NoSuchJobError:
-        return False
-    return job.get_status() in (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED)
 
 
 @signoff_job
