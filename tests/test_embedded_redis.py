@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
 
 
@@ -33,6 +35,7 @@ def test_processes_share_one_embedded_server_and_its_state_outlives_them(tmp_pat
     assert not (data_dir / "redis.sock").exists()
 
 
+@pytest.mark.xdist_group("per-user-socket-dir")
 def test_a_deep_project_directory_still_gets_a_working_socket(tmp_path) -> None:
     deep = tmp_path / ("d" * 60) / ("e" * 60)
     try:

@@ -34,6 +34,7 @@ def test_the_embedded_redis_keeps_its_data_to_its_owner(tmp_path) -> None:
         server.stop()
 
 
+@pytest.mark.xdist_group("per-user-socket-dir")  # it opens up the directory the deep-socket test uses
 @pytest.mark.skipif(os.getuid() != 0, reason="needs root to create a file owned by another user")
 def test_a_socket_someone_else_created_is_never_used(tmp_path) -> None:
     deep = tmp_path / ("d" * 60) / ("e" * 60)
