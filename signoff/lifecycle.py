@@ -139,6 +139,7 @@ def decide(rt: Runtime, action_id: str, decision: Decision, *, by: str, params: 
             # The message shows each approval as it comes.
             return _followed(rt, rt.store.get(action_id), follow_up)
         note = note or f"{votes} of {quorum} approvals"
+        current = rt.store.get(action_id)  # with every vote, for what the approval returns
     approved = _approve(rt, current, by=by, params=params, note=note, version=version, batch=batch)
     return _followed(rt, approved, follow_up)
 
@@ -165,7 +166,7 @@ def _reject(rt: Runtime, current: Action, *, by: str, note: str | None, version:
     action_id = current.id
     signature = signing.sign(rt.require_decision_key(), action_id, current.version, current.params, "rejected", by)
     rejected = rt.store.transition(
-        action_id, Status.REJECTED, allowed_from=DECIDABLE, expect_version=version,
+        action_id, Status.REJECTED, allowed_from=DECIDABLE, expect_version=version, current=current,
         changes={"decided_by": by, "decided_at": utcnow(), "note": note, "signature": signature},
         event=AuditEvent(action_id=action_id, step="rejected", actor=by, note=note, batch=batch),
     )
@@ -185,7 +186,7 @@ def _approve(rt: Runtime, current: Action, *, by: str, params: dict[str, Any] | 
     changes["signature"] = signing.sign(rt.require_decision_key(), current.id, final_version, final_params,
                                         signing.APPROVED, by)
     approved = rt.store.transition(
-        current.id, Status.APPROVED, allowed_from=DECIDABLE, changes=changes,
+        current.id, Status.APPROVED, allowed_from=DECIDABLE, changes=changes, current=current,
         expect_version=current.version if version is None else version,
         event=AuditEvent(action_id=current.id, step="edited_and_approved" if params_after else "approved",
                          actor=by, note=note, type=current.type, batch=batch,

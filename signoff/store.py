@@ -35,7 +35,7 @@ for i = 2, n_allowed + 1 do
 end
 local i = n_allowed + 2
 local expect_version, prefix, new_status = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-local event = ARGV[i + 3]
+local event, reply_with_all = ARGV[i + 3], ARGV[i + 4]
 if not allowed then
   return {'refused', current, redis.call('HGET', key, 'decided_by') or 'null',
           redis.call('HGET', key, 'decided_at') or 'null'}
@@ -44,7 +44,7 @@ if expect_version ~= '' then
   local version = redis.call('HGET', key, 'version')
   if version ~= expect_version then return {'stale', version} end
 end
-for j = i + 4, #ARGV, 2 do
+for j = i + 5, #ARGV, 2 do
   redis.call('HSET', key, ARGV[j], ARGV[j + 1])
 end
 -- Fields hold JSON: strip the quotes of the id and status strings.
@@ -54,7 +54,8 @@ redis.call('ZREM', prefix .. 'status:' .. old_status, id)
 redis.call('ZADD', prefix .. 'status:' .. new_status, redis.call('HGET', key, 'created_score'), id)
 redis.call('XADD', stream, '*', 'e', event, 'from', old_status)
 redis.call('PUBLISH', prefix .. 'transitions', id .. ' ' .. new_status)
-return {'ok', redis.call('HGETALL', key)}
+if reply_with_all == '1' then return {'ok', redis.call('HGETALL', key)} end
+return {'ok'}
 """
 
 
@@ -141,21 +142,28 @@ class ActionStore:
         event: AuditEvent,
         changes: dict[str, Any] | None = None,
         expect_version: int | None = None,
+        current: Action | None = None,
     ) -> Action:
-        """Moves an action to `to` if it is in one of `allowed_from`, else raises; returns the new action."""
+        """Moves an action to `to` if it is in one of `allowed_from`, else raises; returns the new action.
+
+        With `current` (the action as the caller read it, the script checking its status and version),
+        the new action is that one with the changes: Redis need not send the whole hash back.
+        """
         allowed = [json.dumps(str(s)) for s in allowed_from]
         fields = {"status": to, "updated_at": utcnow(), **(changes or {})}
         encoded = {name: json.dumps(_jsonable(value)) for name, value in fields.items()}
         event.status_to = str(to)
         args: list[Any] = [len(allowed), *allowed]
         args += ["" if expect_version is None else json.dumps(expect_version), f"{PREFIX}:", str(to)]
-        args += [encode_event(event)]
+        args += [encode_event(event), "0" if current is not None else "1"]
         for name, value in encoded.items():
             args += [name, value]
         reply = self._transition(
             keys=[action_key(action_id), AUDIT_STREAM], args=args
         )
         _raise_unless_ok(reply, action_id, expect_version)
+        if current is not None:
+            return current.model_copy(update=fields)
         flat = reply[1]
         return _decode(dict(zip(flat[::2], flat[1::2], strict=True)))
 
