@@ -43,7 +43,10 @@ def test_a_click_during_an_outage_is_not_lost_and_everything_rides_out_the_resta
         rt = Runtime(connection=redis.Redis.from_url(env["REDIS_URL"]))
         assert rt.store.get(action.id).status == Status.PENDING_APPROVAL
         sandbox.interactions.click(message, "signoff_approve", ALICE)
-        assert wait_status(rt, action.id, Status.SUCCEEDED).decided_by == f"slack:{ALICE}"
+        try:
+            assert wait_status(rt, action.id, Status.SUCCEEDED).decided_by == f"slack:{ALICE}"
+        except AssertionError as failed:  # what the bot said is what explains it
+            raise AssertionError(f"{failed}\nbot log:\n{''.join(bot.log[-30:])}") from None
         updated_with(sandbox, message, "Approved* by <@U0ALICE>")
         assert worker.poll() is None and scheduler.poll() is None and bot.process.poll() is None
     finally:
