@@ -36,7 +36,7 @@ class ActionType(BaseModel):
 
     @cached_property
     def serialized(self) -> str:
-        # Written on every request by the SDK (the catalogue must survive a Redis that lost it): once is enough.
+        # Sent with every request by the SDK (restored where a Redis lost it): serialized once, not each time.
         return self.model_dump_json()
 
     @cached_property

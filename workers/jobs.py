@@ -1,7 +1,7 @@
 """The RQ jobs behind every action.
 
 - process_action: applies the policy; an action allowed to run runs in the same job.
-- run_action: the job held while a person decides; approval enqueues it.
+- run_action: the run of an approved action; approval enqueues it, one job per approved version.
 Both refuse to start an action that already started, so a duplicate delivery never runs it twice.
 The function, its category and its parameter types come from this worker's own code (see
 `signoff.registry`), never from what a client wrote to Redis; an approval runs only if its

@@ -43,7 +43,7 @@ def test_an_agent_without_the_decision_key_cannot_decide(rt, worker) -> None:
 
 def test_an_approval_forged_in_redis_never_runs_and_goes_back_to_a_person(rt, worker) -> None:
     action_id = _pending_email(rt)
-    # What an agent with Redis access can do: write the approval itself, and release the held job.
+    # What an agent with Redis access can do: write the approval itself, and queue the run job.
     forged = rt.store.transition(action_id, Status.APPROVED, allowed_from={Status.PENDING_APPROVAL},
                                  changes={"decided_by": "slack:U0ALICE"},
                                  event=AuditEvent(action_id=action_id, step="approved", actor="slack:U0ALICE"))
