@@ -28,14 +28,17 @@ from signoff.runtime import Runtime
 from signoff.schema import IDEMPOTENCY_PARAM
 from workers import batch_jobs
 
+_NO_FUNCTION = ("this worker has no function for action type {type!r}: start workers with SIGNOFF_ACTIONS naming "
+                "the module that declares it")
+
 
 def _trusted(rt: Runtime, action: Action) -> dict[str, Any]:
     """What this worker's own code says of the action, where the client's request says otherwise."""
     local = registry.get(action.type)
     if local is None:
         if action.func is not None:
-            # The client claims a function this worker does not have: nothing to run, so nothing runs.
-            return {"func": "unregistered"}
+            # The client claims a function this worker's code never declared: nothing of it may run.
+            raise LookupError(_NO_FUNCTION.format(type=action.type))
         return {}
     trusted = local.action_type
     claimed = {"category": action.category, "owner": action.owner, "func": action.func}
@@ -57,8 +60,8 @@ def process_action(action_id: str) -> str:
     if action.status == Status.RECEIVED:
         try:
             trusted = _trusted(rt, action)
-        except InvalidParams as invalid:
-            failed = lifecycle.fail(rt, action_id, str(invalid), retrying=False)
+        except (InvalidParams, LookupError) as refused:
+            failed = lifecycle.fail(rt, action_id, str(refused), retrying=False)
             return str(failed.status if failed else action.status)
         routing = route(rt.policy, rt.signals, lifecycle.subject(action.model_copy(update=trusted)))
         action = lifecycle.apply_routing(rt, action, routing, trusted)
@@ -88,8 +91,7 @@ def _execute(rt: Runtime, action_id: str, current: Action | None = None) -> str:
         return str(lifecycle.hold_unsigned(rt, action).status)
     local = registry.get(action.type)
     if local is None:
-        raise LookupError(f"this worker has no function for action type {action.type!r}: start workers with "
-                          "SIGNOFF_ACTIONS naming the module that declares it")
+        raise LookupError(_NO_FUNCTION.format(type=action.type))
     try:
         validated = local.params_model.model_validate(action.params)
     except ValidationError as invalid:
