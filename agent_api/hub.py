@@ -51,7 +51,7 @@ class TransitionHub:
                 self._wake_all()  # ...and re-read the state once it is back
                 log.warning("hub_reconnecting", error=str(exc), retry_in=wait)
                 await asyncio.sleep(wait)  # an outage: nothing to wait on but time
-                wait = min(wait * 2, 30.0)
+                wait = min(wait * 2, 5.0)  # back within seconds once Redis is
 
     def _wake(self, action_id: str) -> None:
         for event in self._waiters.get(action_id, ()):

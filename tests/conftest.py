@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -120,21 +122,12 @@ def worker(workers: Workers) -> subprocess.Popen[bytes]:
 
 # Slack --------------------------------------------------------------------------------------------
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def sandbox() -> Iterator[Any]:
     from signoff_app.sandbox import SlackSandbox
 
-    port = free_port()
-    box = SlackSandbox(bot_url=f"http://127.0.0.1:{port}/slack/events").start()
-    box.bot_port = port  # type: ignore[attr-defined]
+    # The bot's address is known once a bot runs (it picks its own port): see Bot.
+    box = SlackSandbox(bot_url="http://127.0.0.1:9/slack/events").start()
     yield box
     box.stop()
 
@@ -146,11 +139,13 @@ def slack_env(sandbox: Any) -> dict[str, str]:
 
 
 class Bot:
-    """`signoff bot --http` as a real process; ready once it logs that it listens."""
+    """`signoff bot --http` as a real process on a port it picks itself (a port probed here could be
+    taken by a parallel test process first); ready once it logs where it listens, which the sandbox
+    is then pointed at."""
 
-    def __init__(self, env: dict[str, str], port: int) -> None:
+    def __init__(self, env: dict[str, str], sandbox: Any) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "signoff_app.cli", "bot", "--http", "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, "-m", "signoff_app.cli", "bot", "--http", "--host", "127.0.0.1", "--port", "0"],
             cwd=ROOT, env={**os.environ, **env, "SIGNOFF_LOG_FORMAT": "json", "SIGNOFF_LOG_LEVEL": "info"},
             start_new_session=True,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -159,10 +154,13 @@ class Bot:
         for line in self.process.stderr:  # blocks on the bot's own output, not on a timer
             self.log.append(line)
             if '"bot_listening"' in line:
+                self.url = str(json.loads(line)["url"])
                 break
         else:
             raise RuntimeError("the bot exited before listening:\n" + "".join(self.log))
         threading.Thread(target=self._drain, daemon=True).start()
+        sandbox.bot_url = self.url
+        sandbox.bot_port = int(urllib.parse.urlsplit(self.url).port or 0)
 
     def _drain(self) -> None:
         assert self.process.stderr is not None
@@ -181,6 +179,6 @@ def slack_worker(workers: Workers, slack_env: dict[str, str]) -> subprocess.Pope
 
 @pytest.fixture
 def bot(sandbox: Any, slack_env: dict[str, str], connection: redis.Redis) -> Iterator[Bot]:
-    running = Bot(slack_env, sandbox.bot_port)
+    running = Bot(slack_env, sandbox)
     yield running
     running.stop()

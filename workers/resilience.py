@@ -11,7 +11,7 @@ import redis
 from signoff.logging import log
 
 T = TypeVar("T")
-FIRST_WAIT, MAX_WAIT = 0.5, 30.0
+FIRST_WAIT, MAX_WAIT = 0.5, 5.0  # seconds: back within seconds of Redis coming back
 LOG_EVERY = 1.0  # seconds: an outage logs once a second at most, not once per attempt
 
 

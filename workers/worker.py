@@ -15,7 +15,7 @@ from signoff.logging import log
 from signoff.runtime import JOB_SERIALIZER, QUEUES, Runtime
 from workers.job_class import JOB_MODULES, SignoffJob
 from workers.jobs import on_horse_killed
-from workers.resilience import until_redis_answers
+from workers.resilience import MAX_WAIT, until_redis_answers
 
 
 def prepare(rt: Runtime, actions: list[str] | None = None, job_modules: Iterable[str] = JOB_MODULES) -> list[str]:
@@ -37,9 +37,13 @@ def prepare(rt: Runtime, actions: list[str] | None = None, job_modules: Iterable
 
 
 def build_worker(rt: Runtime, queues: tuple[str, ...] = QUEUES, name: str | None = None) -> Worker:
-    return Worker([Queue(q, connection=rt.connection, serializer=JOB_SERIALIZER, job_class=SignoffJob)
-                   for q in queues], connection=rt.connection, name=name, work_horse_killed_handler=on_horse_killed,
-                  serializer=JOB_SERIALIZER, job_class=SignoffJob)
+    worker = Worker([Queue(q, connection=rt.connection, serializer=JOB_SERIALIZER, job_class=SignoffJob)
+                     for q in queues], connection=rt.connection, name=name,
+                    work_horse_killed_handler=on_horse_killed, serializer=JOB_SERIALIZER, job_class=SignoffJob)
+    # RQ backs off up to a minute between attempts to reach Redis; after an outage a worker should be
+    # back within seconds, not sleep through the first approvals.
+    worker.max_connection_wait_time = MAX_WAIT
+    return worker
 
 
 def run_worker(rt: Runtime, *, burst: bool = False, with_scheduler: bool = True, name: str | None = None,

@@ -26,7 +26,7 @@ def test_a_click_during_an_outage_is_not_lost_and_everything_rides_out_the_resta
     worker = workers.start(extra_env=env)
     scheduler = subprocess.Popen([sys.executable, "-m", "signoff_app.cli", "scheduler"], cwd=ROOT,
                                  env={**os.environ, **env}, stderr=subprocess.DEVNULL)
-    bot = Bot(env, sandbox.bot_port)
+    bot = Bot(env, sandbox)
     try:
         rt = Runtime(connection=redis.Redis.from_url(env["REDIS_URL"]))
         action = lifecycle.request(rt, send_email.action_type, {"to": "sarah@client.com", "subject": "Q3",
