@@ -21,7 +21,8 @@ from rq import Queue, SimpleWorker, Worker
 
 from bench.common import private_redis, write_results
 
-POLICY = "runaway: {max_actions: 100000000, window: 60s}\nrules:\n  - {name: all, mode: auto}\n"
+POLICY = ("allow_no_approval: true  # a benchmark of the auto path: nothing asks a person, on purpose\n"
+          "runaway: {max_actions: 100000000, window: 60s}\nrules:\n  - {name: all, mode: auto}\n")
 
 
 def _drain(worker_class: type[Worker], queue: str, connection: redis.Redis) -> None:
@@ -30,10 +31,11 @@ def _drain(worker_class: type[Worker], queue: str, connection: redis.Redis) -> N
 
 def _drain_signoff(worker_class: type[Worker], connection: redis.Redis) -> None:
     """The same worker class, as `signoff worker` configures it: JSON jobs, only Signoff's own functions."""
+    from signoff import jobs
     from signoff.runtime import ACTIONS_QUEUE, JOB_SERIALIZER
-    from workers.job_class import SignoffJob, load_job_modules
+    from workers.job_class import JOB_MODULES, SignoffJob
 
-    load_job_modules()
+    jobs.load(JOB_MODULES)
     queue = Queue(ACTIONS_QUEUE, connection=connection, serializer=JOB_SERIALIZER, job_class=SignoffJob)
     worker_class([queue], connection=connection, serializer=JOB_SERIALIZER, job_class=SignoffJob).work(
         burst=True, with_scheduler=False, logging_level="WARNING")
@@ -81,7 +83,7 @@ def memory_per_pending_action(connection: redis.Redis, m: int = 1000) -> float:
         bench_add.request(a=i, b=1, agent="bench", reason="waits for a person")
     build_worker(Runtime(connection=connection), queues=(ACTIONS_QUEUE,)).work(burst=True, with_scheduler=False,
                                                                                 logging_level="WARNING")
-    # Summed per key (action, indexes, audit stream, held RQ job), not from INFO, which counts allocator slack.
+    # Summed per key (action, indexes, audit stream, scheduled deadline job), not from INFO (allocator slack).
     total = sum(int(connection.memory_usage(key) or 0) for key in connection.scan_iter(count=1000)
                 if not key.startswith(b"rq:worker"))
     return total / m
