@@ -46,10 +46,12 @@ class TransitionHub:
                     wait = 0.5
                     async for message in pubsub.listen():
                         self._wake(message["data"].split(b" ", 1)[0].decode())
-            except (OSError, aioredis.ConnectionError, aioredis.TimeoutError) as exc:
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # Redis away, or anything else: never stop listening
                 self._ready.set()  # waiters fall back to their own timeout while Redis is away
                 self._wake_all()  # ...and re-read the state once it is back
-                log.warning("hub_reconnecting", error=str(exc), retry_in=wait)
+                log.warning("hub_reconnecting", error=f"{type(exc).__name__}: {exc}", retry_in=wait)
                 await asyncio.sleep(wait)  # an outage: nothing to wait on but time
                 wait = min(wait * 2, 5.0)  # back within seconds once Redis is
 

@@ -74,11 +74,14 @@ def api_router(rt: Runtime, hub: TransitionHub) -> APIRouter:
         try:
             action = lifecycle.request(rt, action_type, body.params, agent=token.agent, reason=body.reason,
                                        review=body.review, submitted_by=f"agent:{token.agent}", action_id=action_id)
-        except InvalidParams as invalid:
+        except BaseException as failed:
+            # Nothing was created: a retry with the same key must be free to create it, not meet 409 for a day.
             if idempotency_key is not None:
                 idempotency.release(rt.connection, token.agent, idempotency_key, action_id)
-            raise ProblemError(422, "Invalid parameters", str(invalid),
-                               {f"params.{k}": v for k, v in invalid.fields.items()} or None) from None
+            if isinstance(failed, InvalidParams):
+                raise ProblemError(422, "Invalid parameters", str(failed),
+                                   {f"params.{k}": v for k, v in failed.fields.items()} or None) from None
+            raise
         response.headers["Location"] = f"{BASE}/actions/{action.id}"
         return ActionView.of(action, BASE)
 

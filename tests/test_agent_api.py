@@ -56,7 +56,11 @@ def test_a_rejection_note_comes_back_to_the_agent(rt, api, sandbox) -> None:
     action = _submit(api)
     message = approval_message(sandbox, action["id"])
     sandbox.interactions.click(message, "signoff_reject", BOB)
-    sandbox.interactions.submit(opened_view(sandbox, "signoff_reject_modal").id, BOB, {"reason": "Not this week"})
+    try:
+        modal = opened_view(sandbox, "signoff_reject_modal")
+    except TimeoutError:  # the last Slack calls say why no modal opened (an expired trigger, a refusal)
+        raise AssertionError([(c.method, c.reply) for c in sandbox.calls][-6:]) from None
+    sandbox.interactions.submit(modal.id, BOB, {"reason": "Not this week"})
     done = api.get(f"/actions/{action['id']}/wait", params={"timeout": 30}).json()
     assert (done["status"], done["note"]) == ("rejected", "Not this week")
 
