@@ -27,12 +27,13 @@ class ActionType(BaseModel):
     # "worker": published by a worker from its own code, and authoritative; "client": an SDK's declaration.
     source: Literal["worker", "client"] = "client"
 
-    def same_definition(self, other: ActionType) -> bool:
-        return self.model_dump(exclude={"source"}) == other.model_dump(exclude={"source"})
-
     def differences(self, other: ActionType) -> list[str]:
+        """The fields in which two declarations of a type differ (who published them aside)."""
         mine, theirs = self.model_dump(exclude={"source"}), other.model_dump(exclude={"source"})
         return [name for name in mine if mine[name] != theirs[name]]
+
+    def same_definition(self, other: ActionType) -> bool:
+        return not self.differences(other)
 
     @cached_property
     def serialized(self) -> str:
