@@ -7,7 +7,6 @@ import os
 import sys
 from collections.abc import Iterable
 
-import redis
 from rq import Queue, Worker
 from rq.registry import StartedJobRegistry
 
@@ -57,14 +56,8 @@ def run_worker(rt: Runtime, *, burst: bool = False, with_scheduler: bool = True,
         # The crashed run left the worker registered as alive; a new run under the same name needs it gone.
         worker.register_death()
 
-    def work() -> bool:
-        done = worker.work(burst=burst, with_scheduler=with_scheduler)
-        if not burst and not worker._stop_requested:
-            # RQ catches a lost connection itself, logs "quitting" and returns: that is an outage to ride out.
-            raise redis.ConnectionError("the worker stopped without being asked to")
-        return done
-
-    return until_redis_answers("worker", work, on_reconnect=forget_crashed)
+    return until_redis_answers("worker", lambda: worker.work(burst=burst, with_scheduler=with_scheduler),
+                               on_reconnect=forget_crashed)
 
 
 def recover_abandoned(rt: Runtime, at: float | None = None) -> int:
