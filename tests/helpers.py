@@ -46,3 +46,14 @@ def advance(rt: Runtime, seconds: float) -> int:
             queue.enqueue_job(Job.fetch(job_id, connection=rt.connection, serializer=JOB_SERIALIZER))
             released += 1
     return released
+
+
+def wait_worker_idle(rt: Runtime, pid: int, timeout: float = DEADLINE) -> None:
+    """Until the RQ worker with this pid says it is idle. RQ publishes its state only as a field, so
+    this looks at it every few milliseconds: a poll of real state under a deadline, not a guessed sleep."""
+    from rq import Worker
+
+    deadline = time.monotonic() + timeout
+    while not any(w.pid == pid and w.get_state() == "idle" for w in Worker.all(connection=rt.connection)):
+        assert time.monotonic() < deadline, f"worker {pid} never became idle"
+        time.sleep(0.01)

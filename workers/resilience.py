@@ -16,21 +16,24 @@ LOG_EVERY = 1.0  # seconds: an outage logs once a second at most, not once per a
 
 
 def until_redis_answers(what: str, run: Callable[[], T], on_reconnect: Callable[[], None] | None = None) -> T:
-    """Runs `run`; when Redis is unreachable, waits with capped back-off and runs it again."""
+    """Runs `run`; when Redis is unreachable, waits with capped back-off and runs it again, only once
+    `on_reconnect` (e.g. forgetting a crashed worker's registration) has gone through."""
     wait, last_logged = FIRST_WAIT, 0.0
     while True:
         try:
-            result = run()
+            return run()
         except (redis.ConnectionError, redis.TimeoutError) as exc:
+            error = exc
+        while True:  # Redis is away: wait, then make ready to run again
             if time.monotonic() - last_logged >= LOG_EVERY:
-                log.warning("redis_unreachable", process=what, error=str(exc), retry_in=round(wait, 1))
+                log.warning("redis_unreachable", process=what, error=str(error), retry_in=round(wait, 1))
                 last_logged = time.monotonic()
             time.sleep(wait)  # an outage: nothing to wait on but time
             wait = min(wait * 2, MAX_WAIT)
-            if on_reconnect is not None:
-                try:
-                    on_reconnect()
-                except (redis.ConnectionError, redis.TimeoutError):
-                    continue
-            continue
-        return result
+            if on_reconnect is None:
+                break
+            try:
+                on_reconnect()
+                break
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                error = exc

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Iterable
+from typing import Any
 
 from rq import Queue, Worker
+from rq.exceptions import StopRequested
 from rq.registry import StartedJobRegistry
 
 from signoff import jobs, registry
@@ -15,7 +18,7 @@ from signoff.logging import log
 from signoff.runtime import JOB_SERIALIZER, QUEUES, Runtime
 from workers.job_class import JOB_MODULES, SignoffJob
 from workers.jobs import on_horse_killed
-from workers.resilience import MAX_WAIT, until_redis_answers
+from workers.resilience import FIRST_WAIT, MAX_WAIT, until_redis_answers
 
 
 def prepare(rt: Runtime, actions: list[str] | None = None, job_modules: Iterable[str] = JOB_MODULES) -> list[str]:
@@ -36,8 +39,21 @@ def prepare(rt: Runtime, actions: list[str] | None = None, job_modules: Iterable
     return names
 
 
-def build_worker(rt: Runtime, queues: tuple[str, ...] = QUEUES, name: str | None = None) -> Worker:
-    worker = Worker([Queue(q, connection=rt.connection, serializer=JOB_SERIALIZER, job_class=SignoffJob)
+class SignoffWorker(Worker):
+    """RQ's forking worker that remembers being asked to stop.
+
+    RQ's `work()` returns the same way after a stop signal and after an exception it caught itself
+    (a Redis connection lost mid-loop): only the first may end the process."""
+
+    stop_signalled = False
+
+    def request_stop(self, signum: Any, frame: Any) -> None:
+        self.stop_signalled = True
+        super().request_stop(signum, frame)
+
+
+def build_worker(rt: Runtime, queues: tuple[str, ...] = QUEUES, name: str | None = None) -> SignoffWorker:
+    worker = SignoffWorker([Queue(q, connection=rt.connection, serializer=JOB_SERIALIZER, job_class=SignoffJob)
                      for q in queues], connection=rt.connection, name=name,
                     work_horse_killed_handler=on_horse_killed, serializer=JOB_SERIALIZER, job_class=SignoffJob)
     # RQ backs off up to a minute between attempts to reach Redis; after an outage a worker should be
@@ -56,8 +72,19 @@ def run_worker(rt: Runtime, *, burst: bool = False, with_scheduler: bool = True,
         # The crashed run left the worker registered as alive; a new run under the same name needs it gone.
         worker.register_death()
 
-    return until_redis_answers("worker", lambda: worker.work(burst=burst, with_scheduler=with_scheduler),
-                               on_reconnect=forget_crashed)
+    while True:
+        worked = until_redis_answers("worker", lambda: worker.work(burst=burst, with_scheduler=with_scheduler),
+                                     on_reconnect=forget_crashed)
+        if burst or worker.stop_signalled:
+            return worked
+        # RQ caught something itself (typically Redis going away mid-loop), logged it and returned:
+        # the worker was not asked to stop, so it carries on once Redis answers again.
+        log.warning("worker_loop_ended_unasked", worker=worker.name, restart_in=FIRST_WAIT)
+        try:
+            time.sleep(FIRST_WAIT)  # whatever it was, not a hot loop
+        except StopRequested:  # RQ's signal handler, still installed, answers a stop during the pause
+            return worked
+        until_redis_answers("worker", forget_crashed)
 
 
 def recover_abandoned(rt: Runtime, at: float | None = None) -> int:

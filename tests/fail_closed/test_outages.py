@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 
@@ -11,9 +12,9 @@ import redis
 from signoff import Status, lifecycle
 from signoff.embedded_redis import EmbeddedRedis
 from signoff.runtime import Runtime
-from tests.actions import send_email
+from tests.actions import send_email, update_crm
 from tests.conftest import ROOT, Bot
-from tests.helpers import wait_status
+from tests.helpers import wait_status, wait_worker_idle
 from tests.slack_helpers import approval_message, ephemeral_to, updated_with
 
 ALICE = "U0ALICE"
@@ -54,3 +55,14 @@ def test_a_click_during_an_outage_is_not_lost_and_everything_rides_out_the_resta
         scheduler.terminate()
         scheduler.wait(timeout=15)
         server.stop()
+
+
+def test_a_worker_asked_to_stop_stops_at_once_even_though_it_rides_out_outages(rt, workers) -> None:
+    # Riding out an outage must not turn into ignoring a stop: an idle worker told to stop exits cleanly.
+    worker = workers.start()
+    action = lifecycle.request(rt, update_crm.action_type, {"record_id": "r1", "field": "f", "value": "v"},
+                               agent="crm-bot", reason="r")
+    wait_status(rt, action.id, Status.SUCCEEDED)
+    wait_worker_idle(rt, worker.pid)  # RQ answers a stop while idle differently from one mid-job
+    os.killpg(worker.pid, signal.SIGTERM)
+    assert worker.wait(timeout=10) == 0
