@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from signoff import lifecycle, notify, timers
+from signoff import lifecycle, notify, resumption, timers
 from signoff.errors import SignoffError
 from signoff.lifecycle import DEADLINE_ACTOR
 from signoff.models import Action, AuditEvent, Status, utcnow
@@ -35,6 +35,7 @@ def expire(rt: Runtime, action_id: str) -> Action | None:
     except SignoffError:
         return None  # decided at the last moment: that decision stands
     notify.decided(rt, expired)
+    resumption.settled(rt, expired)
     return expired
 
 

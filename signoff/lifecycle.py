@@ -20,7 +20,7 @@ from rq import Callback, Retry
 
 from policies.routing import Routing
 from policies.subject import Subject
-from signoff import notify, signing, timers
+from signoff import notify, resumption, signing, timers
 from signoff.catalog import ActionType
 from signoff.errors import InvalidParams, NotAllowed, SignoffError, TransitionRefused
 from signoff.models import DECIDABLE, Action, AuditEvent, Mode, Review, Status, person, utcnow
@@ -48,7 +48,8 @@ def _retry(action: Action) -> Retry | None:
 
 def request(rt: Runtime, action_type: ActionType, params: dict[str, Any], *, agent: str, reason: str,
             review: bool = False, submitted_by: str | None = None,
-            restore: list[ActionType] | None = None, action_id: str | None = None) -> Action:
+            restore: list[ActionType] | None = None, action_id: str | None = None,
+            run_id: str | None = None) -> Action:
     """Validates and records an action and queues it for routing, in one transaction.
 
     Invalid input raises InvalidParams and queues nothing. `restore` writes the SDK's declared types
@@ -63,6 +64,7 @@ def request(rt: Runtime, action_type: ActionType, params: dict[str, Any], *, age
         type=action_type.name, category=action_type.category, agent=agent, reason=reason,
         params=action_type.check_params(params), review_requested=review, func=action_type.func,
         max_retries=action_type.max_retries, owner=action_type.owner, submitted_by=submitted_by or agent,
+        run_id=run_id,
     )
     with rt.connection.pipeline(transaction=True) as pipe:
         pipe.multi()  # explicit, as RQ expects of a caller's pipeline
@@ -158,6 +160,7 @@ def follow_up(rt: Runtime, decided: Action) -> None:
         if decided.status == Status.APPROVED and decided.func:
             release_run_job(rt, decided, pipe)
         notify.decided(rt, decided, pipe)
+        resumption.settled(rt, decided, pipe)
         pipe.execute()
 
 
@@ -249,6 +252,7 @@ def cancel(rt: Runtime, action_id: str, *, by: str, note: str | None = None) -> 
         changes={"note": note}, event=AuditEvent(action_id=action_id, step="canceled", actor=by, note=note),
     )
     notify.decided(rt, canceled)
+    resumption.settled(rt, canceled)
     return canceled
 
 

@@ -98,6 +98,7 @@ class Action(BaseModel):
     batch_id: str | None = None
     waiting: Waiting | None = None
     votes: list[dict[str, str]] = Field(default_factory=list)  # {"by", "at"}: approvals toward a quorum
+    run_id: str | None = None  # a paused agent run this tool call belongs to (see signoff.runs)
 
     @property
     def params_hash(self) -> str:

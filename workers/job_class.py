@@ -11,7 +11,8 @@ from signoff.errors import SignoffError
 from signoff.jobs import is_allowed
 
 #: The jobs defined here; the composition root adds the Slack app's (bot.jobs).
-JOB_MODULES = ("workers.jobs", "workers.batch_jobs", "workers.deadline_jobs", "workers.maintenance")
+JOB_MODULES = ("workers.jobs", "workers.batch_jobs", "workers.deadline_jobs", "workers.maintenance",
+               "workers.run_jobs")
 
 
 class RefusedJob(SignoffError):

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from rq.job import Job
 
 from policies.routing import route
-from signoff import lifecycle, notify, registry
+from signoff import lifecycle, notify, registry, resumption
 from signoff.errors import InvalidParams, TransitionRefused
 from signoff.job_runtime import job_runtime, runtime_for
 from signoff.jobs import signoff_job
@@ -70,6 +70,8 @@ def process_action(action_id: str) -> str:
             batch_jobs.add_to_batch(rt, action, routing.rule.name, routing.rule.batch)
         elif action.status == Status.PENDING_APPROVAL:
             notify.pending(rt, action)
+        else:
+            resumption.settled(rt, action)  # a paused run's call the policy let through here
     if action.status == Status.APPROVED and action.func:
         return _execute(rt, action_id, action)
     return str(action.status)

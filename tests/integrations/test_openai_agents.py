@@ -1,0 +1,61 @@
+"""OpenAI Agents SDK: `needs_approval` tools decided in Slack; the run resumes in a worker process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from signoff import Status
+from signoff.runs import Run
+from tests.agents.common import runs_recorded
+from tests.agents.openai_mailer import runner
+from tests.helpers import wait_status
+from tests.integrations.conftest import approve, edit, reject
+
+MODULE = "tests.agents.openai_mailer"
+
+
+def _paused(rt) -> tuple[Run, str]:  # type: ignore[no-untyped-def]
+    run = asyncio.run(runner.run("Tell Sarah the invoice is late"))
+    assert run.status == "paused" and list(run.calls) == ["call_mail"]
+    action_id = run.calls["call_mail"]
+    action = wait_status(rt, action_id, Status.PENDING_APPROVAL)
+    assert (action.type, action.params) == ("email_customer", {"to": "sarah@client.com", "subject": "Invoice"})
+    assert runs_recorded(rt.connection) == []  # nothing ran before a person said yes
+    return run, action_id
+
+
+def test_an_approved_call_runs_once_in_the_worker_that_resumes_the_run(rt, sandbox, bot, agent_worker) -> None:
+    agent_worker(MODULE)
+    run, action_id = _paused(rt)
+    approve(sandbox, action_id)
+    done = runner.wait(run.id, timeout=30)
+    assert (done.status, done.output) == ("finished", "Tool said: sent to sarah@client.com")
+    [ran] = runs_recorded(rt.connection)
+    assert ran["args"] == {"to": "sarah@client.com", "subject": "Invoice"} and ran["pid"] != os.getpid()
+
+
+def test_an_edited_call_runs_with_the_edit_and_the_model_is_told(rt, sandbox, bot, agent_worker) -> None:
+    agent_worker(MODULE)
+    run, action_id = _paused(rt)
+    edit(sandbox, action_id, {"to": "billing@client.com", "subject": "Invoice"})
+    done = runner.wait(run.id, timeout=30)
+    assert [r["args"] for r in runs_recorded(rt.connection)] == [{"to": "billing@client.com", "subject": "Invoice"}]
+    assert "edited the arguments" in done.output and "billing@client.com" in done.output
+
+
+def test_a_rejected_call_does_not_run_and_the_model_reads_the_note(rt, sandbox, bot, agent_worker) -> None:
+    agent_worker(MODULE)
+    run, action_id = _paused(rt)
+    reject(sandbox, action_id, "She already paid")
+    done = runner.wait(run.id, timeout=30)
+    assert done.status == "finished" and "She already paid" in done.output
+    assert runs_recorded(rt.connection) == []
+
+
+def test_a_call_the_policy_lets_run_never_pauses_the_run(rt, agent_worker) -> None:
+    agent_worker(MODULE)
+    run = asyncio.run(runner.run("Add a note to the account"))
+    assert (run.status, run.output, run.calls) == ("finished", "Tool said: noted", {})
+    [recorded] = [a for a in rt.store.newest(limit=5) if a.type == "add_note"]  # still in the audit log
+    assert wait_status(rt, recorded.id, Status.APPROVED).decided_by == "policy:everything-else"
