@@ -45,8 +45,11 @@ class MembershipCache:
         return self._cached(f"channel:{channel_id}", fetch)
 
 
-def refusal(action: Action, user_id: str, members: MembershipCache) -> str | None:
-    """Why this Slack user may not decide this action, or None if they may."""
+def refusal(action: Action, user_id: str, members: MembershipCache, clicked_in: str | None = None) -> str | None:
+    """Why this Slack user may not decide this action, or None if they may.
+
+    `clicked_in` is the channel of the message clicked (Slack signs it): it stands for the approval
+    channel when the post's own record was lost (a Redis outage right after posting)."""
     me = f"slack:{user_id}"
     if user_id == action.owner or me == action.owner:
         return "You own the agent that asked for this, so you can't decide it. Someone else has to."
@@ -59,7 +62,7 @@ def refusal(action: Action, user_id: str, members: MembershipCache) -> str | Non
             return None
         named = [f"<@{u}>" for u in users] + [f"<!subteam^{g}>" for g in groups]
         return f"You can't decide this action: rule *{action.rule}* lets only {', '.join(named)} decide it."
-    channel = action.slack.get("channel")
+    channel = action.slack.get("channel") or clicked_in
     if channel and user_id in members.channel(channel):
         return None
     return "You can't decide this action: only members of the approval channel can."

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
 from signoff.models import Action, Status
 from signoff.runtime import JOB_SERIALIZER, Runtime
@@ -48,12 +50,19 @@ def advance(rt: Runtime, seconds: float) -> int:
     return released
 
 
+
+def eventually(check: Callable[[], Any], what: str, timeout: float = DEADLINE) -> Any:
+    """Until `check()` is truthy, for state that publishes no change (an RQ worker's state, a field that
+    is not a status): looked at every few milliseconds under a deadline, never a guessed sleep."""
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.01)
+    return result
+
+
 def wait_worker_idle(rt: Runtime, pid: int, timeout: float = DEADLINE) -> None:
-    """Until the RQ worker with this pid says it is idle. RQ publishes its state only as a field, so
-    this looks at it every few milliseconds: a poll of real state under a deadline, not a guessed sleep."""
     from rq import Worker
 
-    deadline = time.monotonic() + timeout
-    while not any(w.pid == pid and w.get_state() == "idle" for w in Worker.all(connection=rt.connection)):
-        assert time.monotonic() < deadline, f"worker {pid} never became idle"
-        time.sleep(0.01)
+    eventually(lambda: any(w.pid == pid and w.get_state() == "idle" for w in Worker.all(connection=rt.connection)),
+               f"worker {pid} is idle", timeout)

@@ -44,7 +44,7 @@ def decidable(rt: Runtime, members: MembershipCache, client: WebClient, body: di
               action_id: str) -> Action | None:
     """The action if this user may decide it now; otherwise tells them why not and returns None."""
     user = body["user"]["id"]
-    channel = (body.get("channel") or {}).get("id")
+    channel = clicked_in = (body.get("channel") or {}).get("id")
     try:
         action = rt.store.get(action_id)
     except ActionNotFound:
@@ -54,7 +54,7 @@ def decidable(rt: Runtime, members: MembershipCache, client: WebClient, body: di
     if action.status != Status.PENDING_APPROVAL:
         tell(client, channel, user, already_decided(action))
         return None
-    why_not = refusal(action, user, members)
+    why_not = refusal(action, user, members, clicked_in)
     if why_not:
         log.warning("decision_refused", action_id=action.id, slack_user=user, reason=why_not)
         tell(client, channel, user, why_not)

@@ -14,7 +14,7 @@ from signoff.embedded_redis import EmbeddedRedis
 from signoff.runtime import Runtime
 from tests.actions import send_email, update_crm
 from tests.conftest import ROOT, Bot
-from tests.helpers import wait_status, wait_worker_idle
+from tests.helpers import eventually, wait_status, wait_worker_idle
 from tests.slack_helpers import approval_message, ephemeral_to, updated_with
 
 ALICE = "U0ALICE"
@@ -66,3 +66,14 @@ def test_a_worker_asked_to_stop_stops_at_once_even_though_it_rides_out_outages(r
     wait_worker_idle(rt, worker.pid)  # RQ answers a stop while idle differently from one mid-job
     os.killpg(worker.pid, signal.SIGTERM)
     assert worker.wait(timeout=10) == 0
+
+
+def test_a_click_on_a_message_whose_post_was_not_recorded_is_still_decided(rt, sandbox, bot, slack_worker) -> None:
+    # Redis went away just after the post, so the action does not know its message; the click does.
+    action = lifecycle.request(rt, send_email.action_type, {"to": "sarah@client.com", "subject": "Q3", "body": "b"},
+                               agent="finance-bot", reason="r")
+    message = approval_message(sandbox, action.id)
+    eventually(lambda: rt.store.get(action.id).slack.get("ts"), "the post is recorded")
+    rt.store.annotate(action.id, slack={})
+    sandbox.interactions.click(message, "signoff_approve", ALICE)
+    assert wait_status(rt, action.id, Status.SUCCEEDED).decided_by == f"slack:{ALICE}"
