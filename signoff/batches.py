@@ -90,9 +90,10 @@ class Batches:
         self._add = connection.register_script(_ADD)
         self._close = connection.register_script(_CLOSE)
 
-    def add(self, action: Action, rule: str, batching: Batching, now: float | None = None) -> Added:
+    def add(self, action: Action, rule: str, batching: Batching, now: float | None = None,
+            group: str | None = None) -> Added:
         now = time.time() if now is None else now
-        group = group_key(action, batching)
+        group = group or group_key(action, batching)
         reply = self._add(keys=[f"{PREFIX}open:{rule}:{group}"], args=[
             PREFIX, uuid.uuid4().hex[:12], action.id, batching.max, rule, group, now, now + batching.window])
         return Added(batch_id=reply[0].decode(), opened=bool(reply[1]), full=bool(reply[3]))

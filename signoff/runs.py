@@ -27,7 +27,7 @@ from signoff import lifecycle
 from signoff.catalog import ActionType
 from signoff.errors import InvalidParams, SignoffError
 from signoff.logging import log
-from signoff.models import Action, Status
+from signoff.models import Action, Status, new_action_id
 from signoff.resumption import ASKED
 from signoff.runtime import Runtime
 
@@ -170,21 +170,28 @@ async def drive(rt: Runtime, gate: Gate, step: Step, run: Run | None = None) -> 
             step = await gate.resume(step.state, ready)
             continue
         run = run.model_copy(update={"state": step.state, "ready": ready, "status": "paused",
-                                     "args": {c.call_id: c.args for c in held}, "calls": {}})
-        _save(rt, run)  # before the actions exist: a decision always finds its run
+                                     "args": {c.call_id: c.args for c in held},
+                                     "calls": {c.call_id: new_action_id() for c in held}})
+        _save(rt, run)  # before the actions exist: a worker routing one finds the whole run
         for call in held:
             action_type = gate.action_type(call)
             rt.catalog.declare(action_type)
             # The framework asked for a person: with no category given, that request stands, whatever the rules.
-            action = lifecycle.request(rt, action_type, call.args, agent=gate.agent, reason=gate.why(call),
-                                       review=action_type.category is None, run_id=run.id)
-            run.calls[call.call_id] = action.id
-        _save(rt, run)
+            lifecycle.request(rt, action_type, call.args, agent=gate.agent, reason=gate.why(call),
+                              review=action_type.category is None, run_id=run.id, action_id=run.calls[call.call_id])
         log.info("run_paused", run_id=run.id, gate=gate.name, waiting=len(held))
         return run
     run = run.model_copy(update={"status": "finished", "output": _jsonable(step.output), "state": ""})
     _save(rt, run)
     return run
+
+
+def waiting_calls(rt: Runtime, action: Action) -> int:
+    """How many calls the run this action belongs to waits on (0 for an action of no run)."""
+    if not action.run_id:
+        return 0
+    raw = rt.connection.get(run_key(action.run_id))
+    return len(Run.model_validate_json(raw).calls) if raw else 0
 
 
 def verdict_of(action: Action, called_with: dict[str, Any]) -> Verdict:

@@ -15,8 +15,12 @@ from signoff.runtime import Runtime
 CLOSE_BATCH_JOB = "workers.batch_jobs.close_batch"
 
 
-def add_to_batch(rt: Runtime, action: Action, rule: str, batching: Batching) -> None:
-    added = Batches(rt.connection).add(action, rule, batching)
+#: The calls one paused agent run waits on form one batch message; the window only guards a lost call.
+RUN_BATCH_WINDOW = 60.0
+
+
+def add_to_batch(rt: Runtime, action: Action, rule: str, batching: Batching, group: str | None = None) -> None:
+    added = Batches(rt.connection).add(action, rule, batching, group=group)
     rt.store.annotate(action.id, batch_id=added.batch_id)
     if added.opened:  # RQ's scheduler closes the window; nothing of ours polls
         rt.actions_queue.enqueue_in(timedelta(seconds=batching.window), CLOSE_BATCH_JOB, added.batch_id)
@@ -32,3 +36,9 @@ def close_batch(batch_id: str) -> bool:
     if closed:
         notify.batch_ready(rt, batch_id)
     return closed
+
+
+def add_run_call(rt: Runtime, action: Action, calls: int) -> None:
+    """One of several tool calls an agent run paused at together: they go to Slack as one batch message."""
+    add_to_batch(rt, action, action.rule or "agent-run", Batching(window=RUN_BATCH_WINDOW, max=calls),
+                 group=f"run={action.run_id}")

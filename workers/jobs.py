@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from rq.job import Job
 
 from policies.routing import route
-from signoff import lifecycle, notify, registry, resumption
+from signoff import lifecycle, notify, registry, resumption, runs
 from signoff.errors import InvalidParams, TransitionRefused
 from signoff.job_runtime import job_runtime, runtime_for
 from signoff.jobs import signoff_job
@@ -68,6 +68,8 @@ def process_action(action_id: str) -> str:
         log.info("routed", action_id=action_id, status=action.status, rule=action.rule, risk=action.risk)
         if action.status == Status.PENDING_APPROVAL and routing.rule.batch is not None and routing.mode == "batch":
             batch_jobs.add_to_batch(rt, action, routing.rule.name, routing.rule.batch)
+        elif action.status == Status.PENDING_APPROVAL and (calls := runs.waiting_calls(rt, action)) > 1:
+            batch_jobs.add_run_call(rt, action, calls)
         elif action.status == Status.PENDING_APPROVAL:
             notify.pending(rt, action)
         else:

@@ -23,14 +23,15 @@ from signoff import runs
 from signoff.runtime import Runtime
 
 # The edits of the run being resumed in this task, by tool call id: read by the wrapped tools.
-_edits: contextvars.ContextVar[dict[str, runs.Verdict]] = contextvars.ContextVar("signoff_edits", default={})
+_edits: contextvars.ContextVar[Mapping[str, runs.Verdict] | None] = contextvars.ContextVar("signoff_edits",
+                                                                                          default=None)
 
 
 def _with_edits(tool: FunctionTool) -> FunctionTool:
     invoke = tool.on_invoke_tool
 
     async def on_invoke_tool(ctx: ToolContext[Any], input_json: str) -> Any:
-        edit = _edits.get().get(ctx.tool_call_id)
+        edit = (_edits.get() or {}).get(ctx.tool_call_id)
         if edit is None:
             return await invoke(ctx, input_json)
         output = await invoke(ctx, json.dumps(edit.args))
