@@ -247,6 +247,17 @@ def cmd_hook(_rt: Runtime | None, args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
+def cmd_mcp(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
+    from signoff_app import mcp_gate  # fastmcp is the `mcp` extra: imported only for this command
+
+    if bad := [pair for pair in args.category if "=" not in pair]:
+        raise SignoffError(f"--category takes TOOL=CATEGORY, not {bad[0]!r}")
+    categories = dict(pair.split("=", 1) for pair in args.category)
+    mcp_gate.serve(rt, upstream=args.upstream, upstream_url=args.upstream_url, categories=categories,
+                   wait=args.wait, http_port=args.http_port)
+    return 0
+
+
 def cmd_sandbox(_rt: Runtime | None, args: argparse.Namespace, out: Output) -> int:
     return run_sandbox(port=args.port, bot_port=args.bot_port, agent=not args.no_agent)
 
@@ -416,6 +427,17 @@ def build_parser() -> argparse.ArgumentParser:
     h = hsub.add_parser("claude-code", help="Claude Code's PreToolUse hook: JSON on stdin, its answer on stdout")
     h.add_argument("--timeout", type=float, default=hook.DEFAULT_TIMEOUT, help="seconds to wait for a decision")
     h.set_defaults(func=cmd_hook, needs_runtime=False)
+
+    p = sub.add_parser("mcp", help="an MCP server in front of another: each tool call passes the policy")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--upstream", help='the upstream server\'s command, e.g. "npx -y @modelcontextprotocol/'
+                                           'server-filesystem ."')
+    where.add_argument("--upstream-url", help="the upstream server's streamable HTTP address")
+    p.add_argument("--category", action="append", default=[], metavar="TOOL=CATEGORY",
+                   help="a tool's category for the policy (default: coding_tool)")
+    p.add_argument("--wait", type=float, default=3600.0, help="seconds a held call waits for a decision")
+    p.add_argument("--http-port", type=int, help="serve streamable HTTP on this port instead of stdio")
+    p.set_defaults(func=cmd_mcp)
 
     p = sub.add_parser("recover", help="fail or retry actions whose worker died")
     p.add_argument("--at", type=float, help="treat jobs silent since before this Unix time as abandoned")

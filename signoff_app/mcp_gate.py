@@ -1,0 +1,101 @@
+"""`signoff mcp`: an MCP server in front of any other MCP server; every tool call passes the policy.
+
+Calls the policy lets run go straight through. A held call becomes an action (type = the tool's
+name, params = its arguments checked against the tool's own input schema) and the client's call waits
+for the decision in Slack: approved, it runs upstream (with the edited arguments, and a note saying
+so); rejected or expired, it does not run and the client gets an error result saying why. The tool
+list is the upstream's own. fastmcp (the `mcp` extra) is imported only here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shlex
+from typing import Any
+
+from fastmcp.client.transports import StdioTransport
+from fastmcp.server import create_proxy
+from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
+from fastmcp.tools.base import ToolResult
+from mcp import types as mt
+
+from policies.routing import runs_now
+from signoff import lifecycle
+from signoff.catalog import ActionType
+from signoff.errors import InvalidParams
+from signoff.logging import log
+from signoff.models import Action, Status
+from signoff.runs import verdict_of
+from signoff.runtime import Runtime
+
+CATEGORY = "coding_tool"  # the category's meaning names MCP tools; `--category TOOL=CATEGORY` overrides
+DEFAULT_WAIT = 3600.0
+
+
+def _refused(text: str) -> ToolResult:
+    return ToolResult(content=[mt.TextContent(type="text", text=text)], is_error=True)
+
+
+class PolicyGate(Middleware):
+    def __init__(self, rt: Runtime, *, agent: str, categories: dict[str, str], wait: float) -> None:
+        self.rt, self.agent, self.categories, self.wait = rt, agent, categories, wait
+
+    async def on_call_tool(self, context: MiddlewareContext[mt.CallToolRequestParams],
+                           call_next: CallNext[mt.CallToolRequestParams, ToolResult]) -> ToolResult:
+        name, args = context.message.name, dict(context.message.arguments or {})
+        schema: dict[str, Any] = {"type": "object", "additionalProperties": True}
+        tool = await context.fastmcp_context.fastmcp.get_tool(name) if context.fastmcp_context else None
+        if tool is None:
+            return await call_next(context)  # no such tool: the upstream answers, and nothing runs
+        schema = tool.parameters or schema
+        action_type = ActionType(name=name, category=self.categories.get(name, CATEGORY), params_schema=schema)
+        try:
+            params = action_type.check_params(args)
+        except InvalidParams as invalid:
+            return _refused(f"Signoff refused these arguments: {invalid}")
+        self.rt.catalog.declare(action_type)
+        action = lifecycle.request(self.rt, action_type, params, agent=self.agent,
+                                   reason=f"{self.agent} calls the MCP tool {name}")
+        subject = lifecycle.subject(action)
+        if runs_now(self.rt.policy, subject):
+            return await call_next(context)  # recorded above; the worker's routing logs the rule
+        log.info("mcp_call_held", tool=name, action_id=action.id)
+        decided = await asyncio.to_thread(self.rt.store.wait_for_status, action.id, _SETTLED, self.wait)
+        return await self._after(decided, params, context, call_next)
+
+    async def _after(self, decided: Action, params: dict[str, Any],
+                     context: MiddlewareContext[mt.CallToolRequestParams],
+                     call_next: CallNext[mt.CallToolRequestParams, ToolResult]) -> ToolResult:
+        if decided.status in (Status.RECEIVED, Status.PENDING_APPROVAL):
+            return _refused(f"Not run: no decision within {self.wait:g} s. It still waits in Slack as action "
+                            f"{decided.id}; call again once someone has approved it.")
+        verdict = verdict_of(decided, params)
+        if verdict.decision == "reject":
+            return _refused(verdict.message or "Not run.")
+        result = await call_next(context.copy(message=context.message.model_copy(update={"arguments": verdict.args})))
+        if verdict.decision == "edit":
+            result.content = [mt.TextContent(type="text", text=verdict.message or "edited"), *result.content]
+        return result
+
+
+_SETTLED = [Status.APPROVED, Status.RUNNING, Status.SUCCEEDED, Status.FAILED, Status.REJECTED, Status.EXPIRED,
+            Status.CANCELED]
+
+
+def serve(rt: Runtime, *, upstream: str | None, upstream_url: str | None, categories: dict[str, str],
+          wait: float = DEFAULT_WAIT, http_port: int | None = None) -> None:
+    rt.policy  # noqa: B018 - a broken policy file stops the gate at start, not at the first call
+    if upstream:
+        argv = shlex.split(upstream)
+        # The upstream gets this process's environment, as it would if started by the MCP client itself.
+        target: Any = StdioTransport(command=argv[0], args=argv[1:], env=dict(os.environ), cwd=os.getcwd())
+        agent = f"mcp:{os.path.basename(argv[0])}"
+    else:
+        target, agent = upstream_url, f"mcp:{upstream_url}"
+    proxy = create_proxy(target, name="signoff-gate")
+    proxy.add_middleware(PolicyGate(rt, agent=agent, categories=categories, wait=wait))
+    if http_port is not None:
+        proxy.run(transport="http", host="127.0.0.1", port=http_port, show_banner=False)
+    else:
+        proxy.run(show_banner=False)
