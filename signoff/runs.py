@@ -212,6 +212,17 @@ def verdict_of(action: Action, called_with: dict[str, Any]) -> Verdict:
     return Verdict(decision="reject", args=called_with, by=by, message=message)
 
 
+def _verified(rt: Runtime, action: Action, called_with: dict[str, Any]) -> Verdict:
+    """The verdict, where an approval carries a valid signature: one written to Redis by anyone else
+    (an agent holding only Redis credentials) lets nothing run."""
+    verdict = verdict_of(action, called_with)
+    if verdict.decision != "reject" and not lifecycle.approval_verifies(rt, action):
+        log.error("run_approval_not_signed", action_id=action.id, decided_by=action.decided_by)
+        return Verdict(decision="reject", args=called_with, by="signoff",
+                       message="Signoff could not verify this approval's signature, so the call did not run.")
+    return verdict
+
+
 def _claim(rt: Runtime, run_id: str, round_: int) -> Run | None:
     """paused -> resuming for this round, once: a second resume job for the same round finds it taken."""
     key = run_key(run_id)
@@ -246,7 +257,7 @@ async def resume(rt: Runtime, run_id: str) -> Run | None:
     if claimed is None:
         return None  # another job resumed it
     by_id = {a.id: a for a in actions}
-    verdicts = {**claimed.ready, **{call: verdict_of(by_id[action_id], claimed.args[call])
+    verdicts = {**claimed.ready, **{call: _verified(rt, by_id[action_id], claimed.args[call])
                                     for call, action_id in claimed.calls.items()}}
     log.info("run_resuming", run_id=run_id, gate=gate.name, decisions={c: v.decision for c, v in verdicts.items()})
     try:

@@ -22,7 +22,7 @@ from agents.tool_context import ToolContext
 from signoff import runs
 from signoff.runtime import Runtime
 
-# The edits of the run being resumed in this task, by tool call id: read by the wrapped tools.
+# The approved calls of the run being resumed in this task, by tool call id: read by the wrapped tools.
 _edits: contextvars.ContextVar[Mapping[str, runs.Verdict] | None] = contextvars.ContextVar("signoff_edits",
                                                                                           default=None)
 
@@ -31,11 +31,14 @@ def _with_edits(tool: FunctionTool) -> FunctionTool:
     invoke = tool.on_invoke_tool
 
     async def on_invoke_tool(ctx: ToolContext[Any], input_json: str) -> Any:
-        edit = (_edits.get() or {}).get(ctx.tool_call_id)
-        if edit is None:
+        verdict = (_edits.get() or {}).get(ctx.tool_call_id)
+        if verdict is None:
             return await invoke(ctx, input_json)
-        output = await invoke(ctx, json.dumps(edit.args))
-        return f"{edit.message}\n{output}"  # the model learns what it called is not what ran
+        # Always the arguments people approved (and Signoff signed), not whatever the stored state says.
+        output = await invoke(ctx, json.dumps(verdict.args))
+        if verdict.decision == "edit":
+            return f"{verdict.message}\n{output}"  # the model learns what it called is not what ran
+        return output
 
     return dataclasses.replace(tool, on_invoke_tool=on_invoke_tool)
 
@@ -89,7 +92,7 @@ class SignoffRunner:
                 run_state.reject(item, rejection_message=message)
             else:
                 run_state.approve(item)
-        token = _edits.set({c: v for c, v in verdicts.items() if v.decision == "edit"})
+        token = _edits.set({c: v for c, v in verdicts.items() if v.decision != "reject"})
         try:
             result = await Runner.run(self.agent, run_state)
         finally:

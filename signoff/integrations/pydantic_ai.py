@@ -71,7 +71,7 @@ class SignoffAgent:
         history = ModelMessagesTypeAdapter.validate_json(state)
         approvals: dict[str, bool | ToolApproved | ToolDenied] = {
             call_id: ToolDenied(v.message or "rejected") if v.decision == "reject"
-            else ToolApproved(override_args=v.args if v.decision == "edit" else None)
+            else ToolApproved(override_args=v.args)  # what people approved, not what the stored history says
             for call_id, v in verdicts.items()}
         edits = [v.message for v in verdicts.values() if v.decision == "edit" and v.message]
         # Pydantic AI runs the edited call as if asked so: the model hears of the edit in a user message.

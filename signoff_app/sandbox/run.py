@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -11,6 +12,15 @@ from signoff.connection import redis_url
 from signoff_app.sandbox.server import LOOPBACK, SlackSandbox
 from signoff_app.supervisor import Stack, child_env
 
+#: The framework examples whose framework is installed (the extras): the sandbox's worker can resume their runs.
+FRAMEWORK_EXAMPLES = {"agents": "examples.frameworks.openai_agents", "pydantic_ai": "examples.frameworks.pydantic_ai",
+                      "langchain": "examples.frameworks.langchain"}
+
+
+def default_actions() -> str:
+    found = [module for package, module in FRAMEWORK_EXAMPLES.items() if importlib.util.find_spec(package)]
+    return ",".join(["examples.actions", *found])
+
 
 def run_sandbox(port: int = 8088, bot_port: int = 3000, agent: bool = True) -> int:
     settings = get_settings()
@@ -18,7 +28,7 @@ def run_sandbox(port: int = 8088, bot_port: int = 3000, agent: bool = True) -> i
     env = child_env(settings, redis_url(settings), SLACK_API_URL=sandbox.api_url, SLACK_BOT_TOKEN=sandbox.token,
                     SLACK_SIGNING_SECRET=sandbox.signing_secret,
                     SIGNOFF_POLICY=os.environ.get("SIGNOFF_POLICY", "demo"), SIGNOFF_APPROVAL_CHANNEL="#approvals",
-                    SIGNOFF_ACTIONS=os.environ.get("SIGNOFF_ACTIONS", "examples.actions"))
+                    SIGNOFF_ACTIONS=os.environ.get("SIGNOFF_ACTIONS") or default_actions())
     env.pop("SLACK_APP_TOKEN", None)
     # The sample agent asks; it never holds the key that signs decisions.
     agent_env = {k: v for k, v in env.items() if k != "SIGNOFF_DECISION_KEY"}

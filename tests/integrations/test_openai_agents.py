@@ -59,3 +59,19 @@ def test_a_call_the_policy_lets_run_never_pauses_the_run(rt, agent_worker) -> No
     assert (run.status, run.output, run.calls) == ("finished", "Tool said: noted", {})
     [recorded] = [a for a in rt.store.newest(limit=5) if a.type == "add_note"]  # still in the audit log
     assert wait_status(rt, recorded.id, Status.APPROVED).decided_by == "policy:everything-else"
+
+
+def test_an_approval_written_to_redis_without_a_signature_runs_nothing(rt, agent_worker) -> None:
+    # An agent holding only Redis credentials marks its own call approved: the resumed run skips it.
+    from signoff import resumption
+    from signoff.models import AuditEvent
+
+    agent_worker(MODULE)
+    run, action_id = _paused(rt)
+    forged = rt.store.transition(action_id, Status.APPROVED, allowed_from={Status.PENDING_APPROVAL},
+                                 changes={"decided_by": "slack:U0EVE"},
+                                 event=AuditEvent(action_id=action_id, step="approved", actor="slack:U0EVE"))
+    resumption.settled(rt, forged)
+    done = runner.wait(run.id, timeout=30)
+    assert done.status == "finished" and "could not verify" in done.output
+    assert runs_recorded(rt.connection) == []
