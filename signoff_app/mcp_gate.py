@@ -23,14 +23,19 @@ from mcp import types as mt
 from policies.routing import runs_now
 from signoff import lifecycle
 from signoff.catalog import ActionType
-from signoff.errors import InvalidParams
+from signoff.errors import ActionNotFound, InvalidParams
 from signoff.logging import log
-from signoff.models import Action, Status
+from signoff.models import Action, Status, params_hash
 from signoff.runs import verdict_of
 from signoff.runtime import Runtime
 
 CATEGORY = "coding_tool"  # the category's meaning names MCP tools; `--category TOOL=CATEGORY` overrides
 DEFAULT_WAIT = 3600.0
+ASKED_TTL = 7 * 24 * 3600  # seconds a held call is remembered for the client to ask again
+
+
+def _call_key(agent: str, tool: str, params: dict[str, Any]) -> str:
+    return f"signoff:mcp-call:{agent}:{tool}:{params_hash(params)}"
 
 
 def _refused(text: str) -> ToolResult:
@@ -54,15 +59,31 @@ class PolicyGate(Middleware):
             params = action_type.check_params(args)
         except InvalidParams as invalid:
             return _refused(f"Signoff refused these arguments: {invalid}")
-        self.rt.catalog.declare(action_type)
-        action = lifecycle.request(self.rt, action_type, params, agent=self.agent,
-                                   reason=f"{self.agent} calls the MCP tool {name}")
-        subject = lifecycle.subject(action)
-        if runs_now(self.rt.policy, subject):
-            return await call_next(context)  # recorded above; the worker's routing logs the rule
+        key = _call_key(self.agent, name, params)
+        action = self._asked_before(key)
+        if action is None:
+            self.rt.catalog.declare(action_type)
+            action = lifecycle.request(self.rt, action_type, params, agent=self.agent,
+                                       reason=f"{self.agent} calls the MCP tool {name}")
+            if runs_now(self.rt.policy, lifecycle.subject(action)):
+                return await call_next(context)  # recorded above; the worker's routing logs the rule
+            # The same call asked again (after a timeout, or of a restarted gate) finds this action and its decision.
+            self.rt.connection.set(key, action.id, ex=ASKED_TTL)
         log.info("mcp_call_held", tool=name, action_id=action.id)
         decided = await asyncio.to_thread(self.rt.store.wait_for_status, action.id, _SETTLED, self.wait)
-        return await self._after(decided, params, context, call_next)
+        result = await self._after(decided, params, context, call_next)
+        if decided.status not in (Status.RECEIVED, Status.PENDING_APPROVAL):
+            self.rt.connection.delete(key)  # answered: the next identical call is a new request
+        return result
+
+    def _asked_before(self, key: str) -> Action | None:
+        known = self.rt.connection.get(key)
+        if known is None:
+            return None
+        try:
+            return self.rt.store.get(known.decode() if isinstance(known, bytes) else known)
+        except ActionNotFound:
+            return None
 
     async def _after(self, decided: Action, params: dict[str, Any],
                      context: MiddlewareContext[mt.CallToolRequestParams],
@@ -71,6 +92,9 @@ class PolicyGate(Middleware):
             return _refused(f"Not run: no decision within {self.wait:g} s. It still waits in Slack as action "
                             f"{decided.id}; call again once someone has approved it.")
         verdict = verdict_of(decided, params)
+        if verdict.decision != "reject" and not lifecycle.approval_verifies(self.rt, decided):
+            log.error("mcp_approval_not_signed", action_id=decided.id, decided_by=decided.decided_by)
+            return _refused("Not run: Signoff could not verify this approval's signature.")
         if verdict.decision == "reject":
             return _refused(verdict.message or "Not run.")
         result = await call_next(context.copy(message=context.message.model_copy(update={"arguments": verdict.args})))
@@ -85,6 +109,7 @@ _SETTLED = [Status.APPROVED, Status.RUNNING, Status.SUCCEEDED, Status.FAILED, St
 
 def serve(rt: Runtime, *, upstream: str | None, upstream_url: str | None, categories: dict[str, str],
           wait: float = DEFAULT_WAIT, http_port: int | None = None) -> None:
+    rt.require_decision_key()  # it runs what people approved: without the key no approval can be verified
     rt.policy  # noqa: B018 - a broken policy file stops the gate at start, not at the first call
     if upstream:
         argv = shlex.split(upstream)

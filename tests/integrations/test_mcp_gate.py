@@ -86,3 +86,25 @@ def test_a_rejected_call_never_reaches_the_upstream(rt, workers, sandbox, bot, p
     result = _with_decision(env, lambda: reject(sandbox, _held(rt, sandbox), "We still need that report"))
     assert result.is_error and "We still need that report" in result.content[0].text
     assert runs_recorded(rt.connection) == []
+
+
+def test_a_held_call_outlives_the_gate_and_its_decision_is_kept_for_the_same_call(
+        rt, workers, sandbox, bot, policy_file, slack_env) -> None:
+    env = _env(policy_file, slack_env)
+    workers.start(policy=env["SIGNOFF_POLICY"], extra_env=slack_env)
+
+    async def ask() -> Any:
+        gate = StdioTransport(command=sys.executable, args=["-m", "signoff_app.cli", "mcp", "--upstream", UPSTREAM,
+                                                            "--wait", "0.2"], env={**os.environ, **env}, cwd=str(ROOT))
+        async with Client(gate) as client:  # a new gate process each time: the first one is gone
+            return await client.call_tool("delete_file", {"path": "/tmp/report.csv"}, raise_on_error=False)
+
+    first = asyncio.run(ask())
+    assert first.is_error and "still waits in Slack" in first.content[0].text
+    action_id = _held(rt, sandbox)
+    approve(sandbox, action_id)
+    assert rt.store.wait_for_status(action_id, [Status.APPROVED], 20).status == Status.APPROVED
+    again = asyncio.run(ask())
+    assert not again.is_error and again.content[0].text == "deleted /tmp/report.csv"
+    assert [a.id for a in rt.store.newest(limit=10) if a.type == "delete_file"] == [action_id]  # asked once
+    assert len(runs_recorded(rt.connection)) == 1
