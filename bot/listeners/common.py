@@ -51,6 +51,7 @@ def decidable(rt: Runtime, members: MembershipCache, client: WebClient, body: di
         tell(client, channel, user, "This action no longer exists.")
         return None
     channel = channel or action.slack.get("channel")
+    _remember_message(rt, action, body)
     if action.status != Status.PENDING_APPROVAL:
         tell(client, channel, user, already_decided(action))
         return None
@@ -60,6 +61,16 @@ def decidable(rt: Runtime, members: MembershipCache, client: WebClient, body: di
         tell(client, channel, user, why_not)
         return None
     return action
+
+
+def _remember_message(rt: Runtime, action: Action, body: dict[str, Any]) -> None:
+    """A click on the action's own message whose post went unrecorded (Redis went away just after it) says
+    where the message is: recorded, so the decision updates that message instead of leaving it clickable."""
+    container = body.get("container") or {}
+    if action.slack.get("ts") or action.batch_id or container.get("type") != "message":
+        return
+    action.slack = {"channel": container.get("channel_id", ""), "ts": container.get("message_ts", "")}
+    rt.store.annotate(action.id, slack=action.slack)
 
 
 def clicked(rt: Runtime, members: MembershipCache, client: WebClient, body: dict[str, Any]) -> Action | None:

@@ -77,3 +77,4 @@ def test_a_click_on_a_message_whose_post_was_not_recorded_is_still_decided(rt, s
     rt.store.annotate(action.id, slack={})
     sandbox.interactions.click(message, "signoff_approve", ALICE)
     assert wait_status(rt, action.id, Status.SUCCEEDED).decided_by == f"slack:{ALICE}"
+    updated_with(sandbox, message, "Approved* by <@U0ALICE>")  # the clicked message shows the decision
