@@ -70,7 +70,7 @@ class PolicyGate(Middleware):
             # The same call asked again (after a timeout, or of a restarted gate) finds this action and its decision.
             self.rt.connection.set(key, action.id, ex=ASKED_TTL)
         log.info("mcp_call_held", tool=name, action_id=action.id)
-        decided = await asyncio.to_thread(self.rt.store.wait_for_status, action.id, _SETTLED, self.wait)
+        decided = await asyncio.to_thread(self.rt.store.wait_settled, action.id, self.wait)
         result = await self._after(decided, params, context, call_next)
         if decided.status not in (Status.RECEIVED, Status.PENDING_APPROVAL):
             self.rt.connection.delete(key)  # answered: the next identical call is a new request
@@ -101,10 +101,6 @@ class PolicyGate(Middleware):
         if verdict.decision == "edit":
             result.content = [mt.TextContent(type="text", text=verdict.message or "edited"), *result.content]
         return result
-
-
-_SETTLED = [Status.APPROVED, Status.RUNNING, Status.SUCCEEDED, Status.FAILED, Status.REJECTED, Status.EXPIRED,
-            Status.CANCELED]
 
 
 def serve(rt: Runtime, *, upstream: str | None, upstream_url: str | None, categories: dict[str, str],

@@ -51,18 +51,28 @@ def advance(rt: Runtime, seconds: float) -> int:
 
 
 
-def eventually(check: Callable[[], Any], what: str, timeout: float = DEADLINE) -> Any:
-    """Until `check()` is truthy, for state that publishes no change (an RQ worker's state, a field that
-    is not a status): looked at every few milliseconds under a deadline, never a guessed sleep."""
-    deadline = time.monotonic() + timeout
-    while not (result := check()):
-        assert time.monotonic() < deadline, f"never happened: {what}"
-        time.sleep(0.01)
-    return result
+
+def when_key_changes(rt: Runtime, key: str, check: Callable[[], Any], what: str, timeout: float = DEADLINE) -> Any:
+    """Until `check()` is truthy, for state that publishes no change of its own (an RQ worker's state, an
+    action's Slack record): Redis's keyspace notifications for `key` wake the re-check, under a deadline."""
+    rt.connection.config_set("notify-keyspace-events", "Kgh")  # hash writes and deletions, per key
+    db = rt.connection.connection_pool.connection_kwargs.get("db", 0)
+    pubsub = rt.connection.pubsub(ignore_subscribe_messages=True)
+    try:
+        pubsub.subscribe(f"__keyspace@{db}__:{key}")  # before the first look: a change in between still wakes us
+        deadline = time.monotonic() + timeout
+        while not (result := check()):
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"never happened: {what}"
+            pubsub.get_message(timeout=min(remaining, BLOCK_SECONDS))
+        return result
+    finally:
+        pubsub.close()
 
 
 def wait_worker_idle(rt: Runtime, pid: int, timeout: float = DEADLINE) -> None:
     from rq import Worker
 
-    eventually(lambda: any(w.pid == pid and w.get_state() == "idle" for w in Worker.all(connection=rt.connection)),
-               f"worker {pid} is idle", timeout)
+    [worker] = [w for w in Worker.all(connection=rt.connection) if w.pid == pid]
+    when_key_changes(rt, worker.key, lambda: rt.connection.hget(worker.key, "state") == b"idle",
+                     f"worker {pid} is idle", timeout)

@@ -12,9 +12,10 @@ import redis
 from signoff import Status, lifecycle
 from signoff.embedded_redis import EmbeddedRedis
 from signoff.runtime import Runtime
+from signoff.store import action_key
 from tests.actions import send_email, update_crm
 from tests.conftest import ROOT, Bot
-from tests.helpers import eventually, wait_status, wait_worker_idle
+from tests.helpers import wait_status, wait_worker_idle, when_key_changes
 from tests.slack_helpers import approval_message, ephemeral_to, updated_with
 
 ALICE = "U0ALICE"
@@ -73,7 +74,8 @@ def test_a_click_on_a_message_whose_post_was_not_recorded_is_still_decided(rt, s
     action = lifecycle.request(rt, send_email.action_type, {"to": "sarah@client.com", "subject": "Q3", "body": "b"},
                                agent="finance-bot", reason="r")
     message = approval_message(sandbox, action.id)
-    eventually(lambda: rt.store.get(action.id).slack.get("ts"), "the post is recorded")
+    when_key_changes(rt, action_key(action.id), lambda: rt.store.get(action.id).slack.get("ts"),
+                     "the post is recorded")
     rt.store.annotate(action.id, slack={})
     sandbox.interactions.click(message, "signoff_approve", ALICE)
     assert wait_status(rt, action.id, Status.SUCCEEDED).decided_by == f"slack:{ALICE}"
