@@ -1,4 +1,4 @@
-"""Long-polls that hold no thread: one Redis subscription per web process wakes every waiter.
+"""Long-polls that hold no thread: one Redis pattern subscription per web process wakes every waiter.
 
 Each waiter is an asyncio future keyed by action id; a transition published by the store sets the
 futures of that action. A thousand agents waiting cost a thousand futures, not a thousand threads
@@ -10,17 +10,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import redis.asyncio as aioredis
 
 from signoff.logging import log
-from signoff.store import TRANSITIONS_CHANNEL
+from signoff.store import TRANSITIONS_PATTERN, transitions_channel
+
+_CHANNEL_PREFIX = transitions_channel("")
 
 
 class TransitionHub:
-    def __init__(self, url: str) -> None:
-        self.url = url
+    def __init__(self, connect: Callable[[], aioredis.Redis]) -> None:
+        self.connect = connect
         self._waiters: dict[str, set[asyncio.Event]] = defaultdict(set)
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
@@ -39,13 +41,13 @@ class TransitionHub:
         wait = 0.5
         while True:
             try:
-                connection = aioredis.from_url(self.url)
+                connection = self.connect()
                 async with connection.pubsub(ignore_subscribe_messages=True) as pubsub:
-                    await pubsub.subscribe(TRANSITIONS_CHANNEL)
+                    await pubsub.psubscribe(TRANSITIONS_PATTERN)
                     self._ready.set()
                     wait = 0.5
                     async for message in pubsub.listen():
-                        self._wake(message["data"].split(b" ", 1)[0].decode())
+                        self._wake(message["channel"].decode().removeprefix(_CHANNEL_PREFIX))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # Redis away, or anything else: never stop listening

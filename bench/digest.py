@@ -85,7 +85,7 @@ def main(items: int) -> dict[str, Any]:
         digest = digests.build(rt.connection, team)
         blocks = digest_blocks(digest)
         digest_seconds = time.perf_counter() - started
-        assert len(digest.items) == items and len(blocks) <= 50
+        assert digest.count == items and len(blocks) <= 50
 
         pending = _pending(rt, items)
         batches = Batches(rt.connection)

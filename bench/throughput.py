@@ -1,7 +1,8 @@
 """Throughput: N trivial auto-run actions through Signoff against the same function on plain RQ.
 
-Both paths use the same RQ worker class in the same run, on a private redis-server. Prints
-actions/s for each and the ratio, and the Redis memory one pending action takes.
+Both paths use the same RQ worker class in the same run, on a private redis-server, each worker
+started the way its own command starts it. Prints actions/s for each and the ratio (memory per
+pending action is measured by bench/scale.py, on actions that are pending).
 Usage: python bench/throughput.py [N]   (results also go to bench/results/throughput.json)
 """
 
@@ -31,11 +32,13 @@ def _drain(worker_class: type[Worker], queue: str, connection: redis.Redis) -> N
 
 def _drain_signoff(worker_class: type[Worker], connection: redis.Redis) -> None:
     """The same worker class, as `signoff worker` configures it: JSON jobs, only Signoff's own functions."""
-    from signoff import jobs
-    from signoff.runtime import ACTIONS_QUEUE, JOB_SERIALIZER
-    from workers.job_class import JOB_MODULES, SignoffJob
+    from signoff.config import get_settings
+    from signoff.runtime import ACTIONS_QUEUE, JOB_SERIALIZER, Runtime
+    from workers.job_class import SignoffJob
+    from workers.worker import prepare
 
-    jobs.load(JOB_MODULES)
+    get_settings.cache_clear()
+    prepare(Runtime(connection=connection))  # as `signoff worker` starts: the forked horses inherit it
     queue = Queue(ACTIONS_QUEUE, connection=connection, serializer=JOB_SERIALIZER, job_class=SignoffJob)
     worker_class([queue], connection=connection, serializer=JOB_SERIALIZER, job_class=SignoffJob).work(
         burst=True, with_scheduler=False, logging_level="WARNING")
@@ -68,27 +71,6 @@ def signoff_path(n: int, worker_class: type[Worker], connection: redis.Redis) ->
             "end_to_end_per_s": n / (done - started)}
 
 
-def memory_per_pending_action(connection: redis.Redis, m: int = 1000) -> float:
-    from bench.work import bench_add
-    from signoff.runtime import ACTIONS_QUEUE
-    from workers.worker import build_worker
-
-    connection.flushall()
-    os.environ["SIGNOFF_POLICY"] = "approve_all"
-    from signoff.config import get_settings
-    from signoff.runtime import Runtime
-
-    get_settings.cache_clear()
-    for i in range(m):
-        bench_add.request(a=i, b=1, agent="bench", reason="waits for a person")
-    build_worker(Runtime(connection=connection), queues=(ACTIONS_QUEUE,)).work(burst=True, with_scheduler=False,
-                                                                                logging_level="WARNING")
-    # Summed per key (action, indexes, audit stream, scheduled deadline job), not from INFO (allocator slack).
-    total = sum(int(connection.memory_usage(key) or 0) for key in connection.scan_iter(count=1000)
-                if not key.startswith(b"rq:worker"))
-    return total / m
-
-
 def main(n: int) -> dict[str, Any]:
     with private_redis() as url, tempfile.NamedTemporaryFile("w", suffix=".yml") as policy:
         policy.write(POLICY)
@@ -111,7 +93,6 @@ def main(n: int) -> dict[str, Any]:
                 "ratio_run": ours["run_per_s"] / plain["run_per_s"],
                 "ratio_enqueue": ours["enqueue_per_s"] / plain["enqueue_per_s"],
             }
-        figures["redis_bytes_per_pending_action"] = memory_per_pending_action(connection)
     return figures
 
 
@@ -123,7 +104,6 @@ def report(figures: dict[str, Any]) -> str:
             f"  {worker_class:<12} plain RQ {f['plain_rq']['end_to_end_per_s']:8.0f}/s   "
             f"Signoff {f['signoff']['end_to_end_per_s']:8.0f}/s   ratio {f['ratio_end_to_end']:.2f}  "
             f"(enqueue {f['ratio_enqueue']:.2f}, run {f['ratio_run']:.2f})")
-    lines.append(f"  Redis memory per pending action: {figures['redis_bytes_per_pending_action']:.0f} bytes")
     return "\n".join(lines)
 
 

@@ -31,7 +31,7 @@ def route(policy: Policy, signals: Signals, subject: Subject, now: datetime | No
     risk: list[str] = []
     observations: dict[str, Any] = {}
 
-    burst, paused = signals.count_burst(subject.agent, policy.runaway, subject.id)
+    burst, paused = signals.count_burst(subject.agent, policy.runaway)
     if burst > policy.runaway.max_actions and not paused:
         paused = f"{burst} actions in {policy.runaway.window:g}s (limit {policy.runaway.max_actions})"
         signals.pause(subject.agent, paused)

@@ -1,48 +1,87 @@
-"""The append-only audit log: one Redis stream entry per transition, mirrored to structlog."""
+"""The append-only audit log: one Redis stream entry per transition, mirrored to structlog.
+
+Reads cost what they return: the whole log and `since` are read a page at a time, and one action's
+events are read by the entry ids its own record keeps (see `signoff.store`), never by a scan.
+"""
 
 from __future__ import annotations
 
 import csv
-import io
 import json
-from collections.abc import Iterator
-from datetime import datetime
-from typing import cast
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any, TextIO, cast
 
 import redis
 
+from signoff.keys import AUDIT_STREAM, action_key
 from signoff.logging import log
 from signoff.models import AuditEvent
 
-AUDIT_STREAM = "signoff:audit"
+__all__ = ["AUDIT_STREAM", "encode_event", "read_events", "read_events_after", "write_export"]
+PAGE = 1000
 
 CSV_COLUMNS = list(AuditEvent.model_fields)
 
 
 def encode_event(event: AuditEvent) -> str:
+    """The event as the stream keeps it. Its time is the stream entry's id (milliseconds, Redis's clock),
+    not a copy of it: the log line has the exact time."""
     payload = event.model_dump(mode="json", exclude={"id", "status_from"}, exclude_none=True)
     log.info("audit", **payload)
+    del payload["at"]
     return json.dumps(payload, separators=(",", ":"))
 
 
+def entry_time(entry_id: bytes | str) -> datetime:
+    text = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    return datetime.fromtimestamp(int(text.split("-")[0]) / 1000, UTC)
+
+
+def decode_entry(entry_id: bytes, fields: dict[bytes, bytes]) -> dict[str, Any]:
+    """A stream entry as the event's fields (JSON-ready), its id and time included."""
+    at = entry_time(entry_id).isoformat().replace("+00:00", "Z")
+    return {"at": at, **json.loads(fields[b"e"]), "id": entry_id.decode(),
+            "status_from": fields[b"from"].decode() or None}
+
+
+def _event(entry_id: bytes, fields: dict[bytes, bytes]) -> AuditEvent:
+    return AuditEvent.model_validate(decode_entry(entry_id, fields))
+
+
 def _entries(connection: redis.Redis, start: str, end: str) -> Iterator[AuditEvent]:
-    """Stream entries from `start` to `end` (XRANGE bounds), a thousand at a time."""
+    """Stream entries from `start` to `end` (XRANGE bounds), a page at a time."""
     while True:
         batch = cast(list[tuple[bytes, dict[bytes, bytes]]],
-                     connection.xrange(AUDIT_STREAM, min=start, max=end, count=1000))
+                     connection.xrange(AUDIT_STREAM, min=start, max=end, count=PAGE))
         for entry_id, fields in batch:
-            yield AuditEvent.model_validate(
-                {**json.loads(fields[b"e"]), "id": entry_id.decode(), "status_from": fields[b"from"].decode() or None})
-        if len(batch) < 1000:
+            yield _event(entry_id, fields)
+        if len(batch) < PAGE:
             return
         start = "(" + batch[-1][0].decode()
+
+
+def _of_action(connection: redis.Redis, action_id: str) -> Iterator[AuditEvent]:
+    """One action's events, by the entry ids its record keeps: one read for the ids, one round trip
+    for the entries, whatever the stream holds."""
+    raw = cast(bytes | None, connection.get(action_key(action_id)))
+    listed = json.loads(raw).get("audit", "") if raw else ""
+    ids = listed.split(",") if listed else []
+    with connection.pipeline(transaction=False) as pipe:
+        for entry_id in ids:
+            pipe.xrange(AUDIT_STREAM, min=entry_id, max=entry_id)
+        for found in pipe.execute() if ids else []:
+            for entry_id, fields in found:  # an entry trimmed by retention is in the archive instead
+                yield _event(entry_id, fields)
 
 
 def read_events(
     connection: redis.Redis, since: datetime | None = None, action_id: str | None = None
 ) -> Iterator[AuditEvent]:
+    if action_id is not None:
+        return (e for e in _of_action(connection, action_id) if since is None or e.at >= since)
     start = f"{int(since.timestamp() * 1000)}-0" if since else "-"
-    return (e for e in _entries(connection, start, "+") if action_id is None or e.action_id == action_id)
+    return _entries(connection, start, "+")
 
 
 def read_events_after(connection: redis.Redis, after: str, until: str) -> Iterator[AuditEvent]:
@@ -50,13 +89,17 @@ def read_events_after(connection: redis.Redis, after: str, until: str) -> Iterat
     return _entries(connection, f"({after}" if after else "-", until) if until else iter(())
 
 
-def export(events: Iterator[AuditEvent], fmt: str) -> str:
-    if fmt == "jsonl":
-        return "".join(event.model_dump_json(exclude_none=True) + "\n" for event in events)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS)
-    writer.writeheader()
+def write_export(events: Iterable[AuditEvent], fmt: str, out: TextIO) -> int:
+    """Writes events as JSON lines or CSV as they are read (memory stays flat); returns how many."""
+    count = 0
+    writer = None if fmt == "jsonl" else csv.DictWriter(out, fieldnames=CSV_COLUMNS)
+    if writer is not None:
+        writer.writeheader()
     for event in events:
-        row = event.model_dump(mode="json")
-        writer.writerow({k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in row.items()})
-    return buffer.getvalue()
+        if writer is None:
+            out.write(event.model_dump_json(exclude_none=True) + "\n")
+        else:
+            row = event.model_dump(mode="json")
+            writer.writerow({k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in row.items()})
+        count += 1
+    return count

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from policies.rules import Duration
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
 
     redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
+    # Production Redis: TLS verification for rediss://, or Redis Sentinel (see signoff.connection).
+    redis_ca_certs: Path | None = Field(default=None, validation_alias="SIGNOFF_REDIS_CA_CERTS")
+    redis_tls_verify: Literal["required", "none"] = Field(default="required",
+                                                         validation_alias="SIGNOFF_REDIS_TLS_VERIFY")
+    redis_sentinels: str | None = Field(default=None, validation_alias="SIGNOFF_REDIS_SENTINELS")
+    redis_service: str = Field(default="mymaster", validation_alias="SIGNOFF_REDIS_SERVICE")
+    redis_sentinel_password: SecretStr | None = Field(default=None, validation_alias="SIGNOFF_REDIS_SENTINEL_PASSWORD")
     slack_bot_token: SecretStr | None = Field(default=None, validation_alias="SLACK_BOT_TOKEN")
     slack_signing_secret: SecretStr | None = Field(default=None, validation_alias="SLACK_SIGNING_SECRET")
     slack_app_token: SecretStr | None = Field(default=None, validation_alias="SLACK_APP_TOKEN")
@@ -32,6 +42,18 @@ class Settings(BaseSettings):
     agent_token: SecretStr | None = Field(default=None, validation_alias="SIGNOFF_AGENT_TOKEN")
     # Modules a worker imports for the action functions it may run, comma-separated.
     actions: str = Field(default="", validation_alias="SIGNOFF_ACTIONS")
+    # History older than this (e.g. 400d) moves from Redis to dated JSONL.gz files; unset keeps all.
+    retention: Duration | None = Field(default=None, validation_alias="SIGNOFF_RETENTION")
+    archive_dir: Path | None = Field(default=None, validation_alias="SIGNOFF_ARCHIVE_DIR")
+
+    @property
+    def archive_path(self) -> Path:
+        return self.archive_dir if self.archive_dir is not None else self.data_dir / "archive"
+
+    @property
+    def embedded_redis(self) -> bool:
+        """No Redis configured: the embedded server on the data directory."""
+        return self.redis_url is None and self.redis_sentinels is None
 
     @property
     def action_modules(self) -> list[str]:

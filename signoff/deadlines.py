@@ -1,15 +1,16 @@
 """Waiting has an end: what happens at a deadline, an escalation level or a reminder.
 
-Each moment is an RQ job scheduled by `signoff.timers`. A job that finds the action decided, or at
-another level than it was scheduled for, does nothing.
+Each moment is a timer of `signoff.timers`, fired by `fire_due`. A timer that finds the action
+decided, or at another level than it was planned for, does nothing.
 """
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 from signoff import lifecycle, notify, resumption, timers
-from signoff.errors import SignoffError
+from signoff.errors import ActionNotFound, SignoffError
 from signoff.lifecycle import DEADLINE_ACTOR
 from signoff.models import Action, AuditEvent, Status, utcnow
 from signoff.runtime import Runtime
@@ -48,12 +49,11 @@ def escalate(rt: Runtime, action_id: str, level: int) -> Action | None:
     if level >= len(waiting.chain):
         return expire(rt, action_id)
     raised = waiting.model_copy(update={"level": level})
-    rt.store.annotate(action_id, waiting=raised, approvers=raised.approvers_now())
     asked = ", ".join([*raised.chain[level].users, *raised.chain[level].groups])
-    rt.store.append_audit(AuditEvent(
+    rt.store.annotate(action_id, waiting=raised, approvers=raised.approvers_now(), event=AuditEvent(
         action_id=action_id, step="escalated", actor=DEADLINE_ACTOR,
         note=f"level {level} did not answer within {waiting.chain[level - 1].after:g}s; now asking {asked}"))
-    timers.escalation(rt, action_id, level=level + 1, after=raised.chain[level].after)
+    timers.escalation(rt, action_id, after=raised.chain[level].after)
     escalated = rt.store.get(action_id)
     notify.escalated(rt, escalated)
     return escalated
@@ -70,3 +70,32 @@ def remind(rt: Runtime, action_id: str) -> bool:
     if following < waiting.deadline_at:
         timers.reminder(rt, action_id, following)
     return True
+
+
+def fire_due(rt: Runtime, until: float) -> int:
+    """Fires the timers due by `until` (epoch seconds); returns how many. A timer is removed only once
+    its moment has been handled: a crash in between fires it again, and each moment is idempotent."""
+    seen: set[tuple[str, str]] = set()  # a reminder planned again within `until` waits for the next call
+    after: float | None = None
+    while batch := timers.due(rt, until, after=after):
+        fresh = [(kind, action_id, planned) for kind, action_id, planned in batch if (kind, action_id) not in seen]
+        if not fresh:
+            break
+        for kind, action_id, planned in fresh:
+            seen.add((kind, action_id))
+            with contextlib.suppress(ActionNotFound):  # trimmed or never recorded: nothing waits
+                _fire(rt, kind, action_id)
+            timers.fired(rt, kind, action_id, planned)
+        after = batch[-1][2]
+    return len(seen)
+
+
+def _fire(rt: Runtime, kind: str, action_id: str) -> None:
+    if kind == "expire":
+        expire(rt, action_id)
+    elif kind == "remind":
+        remind(rt, action_id)
+    elif kind == "escalate":
+        action = rt.store.get(action_id)
+        if action.waiting is not None:
+            escalate(rt, action_id, action.waiting.level + 1)

@@ -17,6 +17,12 @@ def job_runtime() -> Runtime:
     return runtime_for(job.connection)
 
 
+def adopt(rt: Runtime) -> None:
+    """Makes `rt` the runtime of jobs on its connection. A worker calls it before forking its work
+    horses, so each horse starts with the policy loaded and the scripts registered, not from scratch."""
+    _runtimes[id(rt.connection)] = rt
+
+
 def runtime_for(connection: redis.Redis) -> Runtime:
     key = id(connection)
     if key not in _runtimes:

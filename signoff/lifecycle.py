@@ -99,7 +99,7 @@ def apply_routing(rt: Runtime, action: Action, routing: Routing, trusted: dict[s
             action.id, Status.PENDING_APPROVAL, allowed_from={Status.RECEIVED}, changes=changes,
             event=AuditEvent(action_id=action.id, step="held", actor=f"policy:{routing.rule.name}",
                              rule=routing.rule.name, type=action.type,
-                             note="; ".join(routing.risk) or f"rule {routing.rule.name} requires approval"),
+                             note="; ".join(routing.risk) or None),  # the rule says why, unless a risk does
         )
     if routing.mode == Mode.POST_HOC:
         changes["review"] = Review.PENDING
@@ -321,9 +321,9 @@ def _jsonable(value: Any) -> Any:
 def flag(rt: Runtime, action_id: str, *, by: str, note: str | None = None) -> Action:
     """A reviewer marks an action that ran without approval as wrong; recorded, it changes no status."""
     action = rt.store.get(action_id)
-    rt.store.annotate(action_id, review=Review.FLAGGED)
-    rt.store.append_audit(AuditEvent(action_id=action_id, step="flagged", actor=by, type=action.type, note=note))
-    return rt.store.get(action_id)
+    rt.store.annotate(action_id, review=Review.FLAGGED,
+                      event=AuditEvent(action_id=action_id, step="flagged", actor=by, type=action.type, note=note))
+    return action.model_copy(update={"review": Review.FLAGGED})
 
 
 def request_undo(rt: Runtime, action_id: str, *, by: str) -> Action:

@@ -52,7 +52,17 @@ def decided(rt: Runtime, action: Action, pipe: Pipeline | None = None) -> None:
     _about_message(rt, UPDATE_JOB, action, pipe)
 
 
+def outcome_watch_key(action_id: str) -> str:
+    """Held while the message's update after an approval waits for the run to end ("watching"); the
+    run's end sets it to "handed", and the outcome goes out with that update: one job, one update."""
+    return f"signoff:outcome-watch:{action_id}"
+
+
 def finished(rt: Runtime, action: Action) -> None:
+    if not action.slack.get("ts"):
+        return
+    if rt.connection.set(outcome_watch_key(action.id), "handed", xx=True, keepttl=True):
+        return  # the update job is waiting for exactly this: it shows the outcome
     _about_message(rt, RESULT_JOB, action)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any, Generic, ParamSpec, TypeVar
 
@@ -91,9 +91,9 @@ class ActionHandle(Generic[P, R]):
     def request(self, *, agent: str, reason: str, review: bool = False, **params: Any) -> Ticket:
         if self.signoff.api is not None:  # the agent's name comes from its token; `agent` is for the Redis SDK
             return Ticket(self.signoff, self.signoff.api.submit(self.name, params, reason, review).id)
-        # Every request restores the types this agent declared where they are missing (a Redis that lost them).
+        # Every request restores its own type where it is missing (a Redis that lost it): one HSETNX.
         action = lifecycle.request(self.signoff.runtime, self.action_type, params, agent=agent, reason=reason,
-                                   review=review, restore=self.signoff.declared)
+                                   review=review, restore=[self.action_type])
         return Ticket(self.signoff, action.id)
 
 
@@ -219,5 +219,6 @@ class Signoff:
         """Lifts the pause a burst put on an agent; its next actions are routed normally again."""
         return self.runtime.signals.resume(agent)
 
-    def audit(self, since: datetime | None = None, action_id: str | None = None) -> list[AuditEvent]:
-        return list(read_events(self.runtime.connection, since=since, action_id=action_id))
+    def audit(self, since: datetime | None = None, action_id: str | None = None) -> Iterator[AuditEvent]:
+        """The audit log (or one action's part of it), oldest first, read a page at a time as you iterate."""
+        return read_events(self.runtime.connection, since=since, action_id=action_id)

@@ -45,7 +45,7 @@ def decision_key(settings: Settings) -> bytes | None:
     """The key from the environment; on embedded defaults, the data directory's own; else None."""
     if settings.decision_key is not None:
         return settings.decision_key.get_secret_value().encode()
-    if settings.redis_url is None:
+    if settings.embedded_redis:
         return _key_file(settings.data_dir / KEY_FILE)
     return None
 

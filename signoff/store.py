@@ -1,8 +1,16 @@
-"""Actions in Redis: one hash per action, an index per status, and atomic transitions.
+"""Actions in Redis: one JSON document per action, an index per status, and atomic transitions.
+
+An action is one string key: a JSON object of strings, fields at their defaults left out. Text
+fields (ids, statuses, times, names) are stored as themselves; the others (parameters, lists, numbers)
+as their own JSON text. Lua reads and rewrites it as a table of strings, so the parameters are never
+re-encoded by Redis's JSON library (which would round floats and turn `[]` into `{}`); one string
+costs a fifth of the memory of a hash with a field per attribute.
 
 Every state change runs as one Lua script: it checks the current status (and the parameters'
-version, for decisions), writes the change, moves the status index and appends the audit event.
-Two concurrent decisions therefore leave exactly one winner.
+version, for decisions), writes the change, moves the status index, appends the audit event (and its
+id to the action, so an action's history is read without scanning the stream), drops the timers of
+a wait that ended, and publishes the change on the action's own channel. Two concurrent decisions
+therefore leave exactly one winner.
 """
 
 from __future__ import annotations
@@ -10,24 +18,55 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
-from datetime import datetime
-from typing import Any, cast
+from datetime import UTC, datetime
+from types import UnionType
+from typing import Any, Union, cast, get_args, get_origin
 
 import redis
+from pydantic_core import PydanticUndefined
 from redis.client import Pipeline
 
-from signoff.audit import AUDIT_STREAM, encode_event
+from signoff.audit import encode_event
 from signoff.errors import ActionNotFound, SignoffError, StaleVersion, TransitionRefused
-from signoff.models import Action, AuditEvent, Status, utcnow
+from signoff.keys import AUDIT_STREAM, PREFIX, action_key
+from signoff.models import Action, AuditEvent, Mode, Review, Status, utcnow
 
-PREFIX = "signoff"
 ALL_INDEX = f"{PREFIX}:actions"  # every action, by creation time
-TRANSITIONS_CHANNEL = f"{PREFIX}:transitions"  # "<action id> <new status>" on every transition
+TIMERS = f"{PREFIX}:timers"  # "<kind>:<action id>" scored by when it is due (see signoff.timers)
+TIMER_KINDS = ("expire", "remind", "escalate")
+#: One small entry per action that ran without a person's approval, for the team digests (see signoff.digests).
+UNATTENDED_FEED = f"{PREFIX}:unattended"
+UNATTENDED_KEPT = 1_000_000  # unread entries past this many are dropped (approximately): a bound, not a queue
 
-_TRANSITION = """
-local key, stream = KEYS[1], KEYS[2]
-local current = redis.call('HGET', key, 'status')
-if not current then return {'missing'} end
+#: Fields every document keeps, whatever their value: the scripts read them.
+_ALWAYS = frozenset({"id", "type", "agent", "reason", "params", "status", "version"})
+#: Bookkeeping kept in the document beside the action's fields.
+_SCORE, _AUDIT = "score", "audit"
+
+_CREATE = """
+local doc = cjson.decode(ARGV[1])
+local id = ARGV[3]
+local eid = redis.call('XADD', KEYS[4], '*', 'e', ARGV[4], 'from', '')
+doc['audit'] = eid
+redis.call('SET', KEYS[1], cjson.encode(doc))
+redis.call('ZADD', KEYS[2], ARGV[2], id)
+redis.call('ZADD', KEYS[3], ARGV[2], id)
+return eid
+"""
+
+# Appends a stream entry id to the document's list of its audit events (kept as JSON text).
+_REMEMBER_EVENT = """
+local function remember(doc, eid)
+  if doc['audit'] then doc['audit'] = doc['audit'] .. ',' .. eid else doc['audit'] = eid end
+end
+"""
+
+_TRANSITION = _REMEMBER_EVENT + """
+local key, stream, timers = KEYS[1], KEYS[2], KEYS[3]
+local raw = redis.call('GET', key)
+if not raw then return {'missing'} end
+local doc = cjson.decode(raw)
+local current = doc['status']
 local n_allowed = tonumber(ARGV[1])
 local allowed = (n_allowed == 0)
 for i = 2, n_allowed + 1 do
@@ -35,50 +74,72 @@ for i = 2, n_allowed + 1 do
 end
 local i = n_allowed + 2
 local expect_version, prefix, new_status = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-local event, reply_with_all = ARGV[i + 3], ARGV[i + 4]
+local event, reply_with_all, id = ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
 if not allowed then
-  return {'refused', current, redis.call('HGET', key, 'decided_by') or 'null',
-          redis.call('HGET', key, 'decided_at') or 'null'}
+  return {'refused', current, doc['decided_by'] or '', doc['decided_at'] or ''}
 end
-if expect_version ~= '' then
-  local version = redis.call('HGET', key, 'version')
-  if version ~= expect_version then return {'stale', version} end
+if expect_version ~= '' and doc['version'] ~= expect_version then return {'stale', doc['version']} end
+for j = i + 7, #ARGV, 2 do
+  if ARGV[j + 1] == '' then doc[ARGV[j]] = nil else doc[ARGV[j]] = ARGV[j + 1] end
 end
-for j = i + 5, #ARGV, 2 do
-  redis.call('HSET', key, ARGV[j], ARGV[j + 1])
+local old_status = current
+if old_status ~= new_status then
+  redis.call('ZREM', prefix .. 'status:' .. old_status, id)
+  redis.call('ZADD', prefix .. 'status:' .. new_status, doc['score'], id)
 end
--- Fields hold JSON: strip the quotes of the id and status strings.
-local id = string.sub(redis.call('HGET', key, 'id'), 2, -2)
-local old_status = string.sub(current, 2, -2)
-redis.call('ZREM', prefix .. 'status:' .. old_status, id)
-redis.call('ZADD', prefix .. 'status:' .. new_status, redis.call('HGET', key, 'created_score'), id)
-redis.call('XADD', stream, '*', 'e', event, 'from', old_status)
-redis.call('PUBLISH', prefix .. 'transitions', id .. ' ' .. new_status)
-if reply_with_all == '1' then return {'ok', redis.call('HGETALL', key)} end
+if old_status == 'pending_approval' and new_status ~= 'pending_approval' then
+  -- The wait ended: its deadline, reminder and escalation have nothing left to do.
+  redis.call('ZREM', timers, 'expire:' .. id, 'remind:' .. id, 'escalate:' .. id)
+end
+remember(doc, redis.call('XADD', stream, '*', 'e', event, 'from', old_status))
+local by_policy = string.sub(doc['decided_by'] or '', 1, 7) == 'policy:'
+if by_policy and (new_status == 'succeeded' or new_status == 'failed') then
+  -- Ran without a person's approval: one small entry for the digests, which never read the audit log.
+  local unusual = doc['risk'] ~= nil or doc['review'] == 'pending_review' or doc['review'] == 'flagged'
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[i + 6], '*', 'i', id, 'a', doc['agent'], 't', doc['type'],
+             'r', doc['rule'] or '', 's', new_status, 'u', unusual and '1' or '0', 'c', doc['score'])
+end
+local encoded = cjson.encode(doc)
+redis.call('SET', key, encoded)
+redis.call('PUBLISH', prefix .. 'transitions:' .. id, new_status)
+if reply_with_all == '1' then return {'ok', encoded} end
 return {'ok'}
 """
 
-
-_VOTE = """
+_VOTE = _REMEMBER_EVENT + """
 local key = KEYS[1]
-local status = redis.call('HGET', key, 'status')
-if not status then return {'missing'} end
-if status ~= '"pending_approval"' then
-  return {'refused', status, redis.call('HGET', key, 'decided_by') or 'null',
-          redis.call('HGET', key, 'decided_at') or 'null'}
+local raw = redis.call('GET', key)
+if not raw then return {'missing'} end
+local doc = cjson.decode(raw)
+if doc['status'] ~= 'pending_approval' then
+  return {'refused', doc['status'], doc['decided_by'] or '', doc['decided_at'] or ''}
 end
-if ARGV[3] ~= '' and redis.call('HGET', key, 'version') ~= ARGV[3] then
-  return {'stale', redis.call('HGET', key, 'version')}
-end
-local votes = redis.call('HGET', key, 'votes') or '[]'
+if ARGV[3] ~= '' and doc['version'] ~= ARGV[3] then return {'stale', doc['version']} end
+local votes = doc['votes'] or '[]'
 if string.find(votes, '"by":' .. ARGV[1], 1, true) then return {'duplicate'} end
 -- Appended as text: a JSON round trip in Lua would turn an empty list into an object.
 if votes == '[]' then votes = '[' .. ARGV[2] .. ']' else votes = string.sub(votes, 1, -2) .. ',' .. ARGV[2] .. ']' end
-redis.call('HSET', key, 'votes', votes)
-redis.call('XADD', KEYS[2], '*', 'e', ARGV[4], 'from', 'pending_approval')
-redis.call('PUBLISH', ARGV[5], string.sub(redis.call('HGET', key, 'id'), 2, -2) .. ' pending_approval')
+doc['votes'] = votes
+remember(doc, redis.call('XADD', KEYS[2], '*', 'e', ARGV[4], 'from', 'pending_approval'))
+redis.call('SET', key, cjson.encode(doc))
+redis.call('PUBLISH', ARGV[5], 'pending_approval')
 local _, count = string.gsub(votes, '"by":', '')
 return {'ok', count}
+"""
+
+# Bookkeeping that is not a transition, and events that change no status: no status check.
+_ANNOTATE = _REMEMBER_EVENT + """
+local eid = nil
+if ARGV[1] ~= '' then eid = redis.call('XADD', KEYS[2], '*', 'e', ARGV[1], 'from', '') end
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local doc = cjson.decode(raw)
+for j = 2, #ARGV, 2 do
+  if ARGV[j + 1] == '' then doc[ARGV[j]] = nil else doc[ARGV[j]] = ARGV[j + 1] end
+end
+if eid then remember(doc, eid) end
+redis.call('SET', KEYS[1], cjson.encode(doc))
+return 1
 """
 
 
@@ -88,48 +149,93 @@ class AlreadyVoted(TransitionRefused):
         self.action_id, self.status, self.decided_by, self.decided_at = action_id, "pending_approval", None, None
 
 
-def action_key(action_id: str) -> str:
-    return f"{PREFIX}:action:{action_id}"
-
-
 def status_index(status: Status | str) -> str:
     return f"{PREFIX}:status:{status}"
 
 
-def _encode(action: Action, fields: Iterable[str] | None = None) -> dict[str, str]:
-    data = action.model_dump(mode="json")
-    names = fields if fields is not None else data.keys()
-    return {name: json.dumps(data[name]) for name in names}
+def transitions_channel(action_id: str) -> str:
+    """Where the action's transitions are published (its new status): a waiter hears only its own action."""
+    return f"{PREFIX}:transitions:{action_id}"
 
 
-def _decode(raw: dict[bytes, bytes]) -> Action:
-    data = {k.decode(): json.loads(v) for k, v in raw.items() if k != b"created_score"}
+#: What the web process's hub subscribes to: every action's channel, with one pattern.
+TRANSITIONS_PATTERN = f"{PREFIX}:transitions:*"
+
+
+def _defaults() -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for name, info in Action.model_fields.items():
+        if name in _ALWAYS:
+            continue
+        if info.default is not PydanticUndefined:
+            found[name] = info.default
+        elif info.default_factory in (list, dict):
+            found[name] = info.default_factory()
+    return found
+
+
+def _text_fields() -> frozenset[str]:
+    """Fields whose values are text (or absent): stored as themselves, not as JSON strings."""
+    textual = {str, Status, Review, Mode, datetime}
+
+    def kinds(annotation: Any) -> set[Any]:  # `X | None` is its members; `list[str]` is a list
+        return set(get_args(annotation)) if get_origin(annotation) in (Union, UnionType) else {annotation}
+
+    return frozenset(name for name, info in Action.model_fields.items()
+                     if kinds(info.annotation) - {type(None)} <= textual)
+
+
+_DEFAULTS = _defaults()
+_TEXT = _text_fields()
+
+
+def _field_text(name: str, value: Any) -> str:
+    """How a field is stored: "" for one at its default (left out of the document), text fields as
+    themselves, the others as compact JSON."""
+    value = _jsonable(value)
+    if name not in _ALWAYS and (value is None or (name in _DEFAULTS and value == _jsonable(_DEFAULTS[name]))):
+        return ""
+    if name in _TEXT:
+        return str(value)
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _document(action: Action) -> dict[str, str]:
+    # Left out where the document has them already: the creation time is the score's, and most
+    # actions are submitted by their own agent.
+    derived = {"created_at"} | ({"submitted_by"} if action.submitted_by == action.agent else set())
+    return {name: text for name in Action.model_fields
+            if name not in derived and (text := _field_text(name, getattr(action, name)))}
+
+
+def _decode(raw: bytes) -> Action:
+    fields = json.loads(raw)
+    data = {k: v if k in _TEXT else json.loads(v) for k, v in fields.items() if k not in (_SCORE, _AUDIT)}
+    data["created_at"] = datetime.fromtimestamp(float(fields[_SCORE]), UTC)
+    data.setdefault("submitted_by", data["agent"])
     return Action.model_validate(data)
 
 
 class ActionStore:
     def __init__(self, connection: redis.Redis) -> None:
         self.connection = connection
+        self._create = connection.register_script(_CREATE)
         self._transition = connection.register_script(_TRANSITION)
         self._vote = connection.register_script(_VOTE)
+        self._annotate = connection.register_script(_ANNOTATE)
 
     def create(self, action: Action, event: AuditEvent, pipe: Pipeline | None = None) -> Action:
         """Records a new action; with `pipe`, as part of the caller's transaction."""
-        own = pipe is None
-        pipe = pipe if pipe is not None else self.connection.pipeline(transaction=True)
         score = action.created_at.timestamp()
-        mapping: dict[str, str | float] = {**_encode(action), "created_score": score}
-        pipe.hset(action_key(action.id), mapping=cast(dict[Any, Any], mapping))
-        pipe.zadd(status_index(action.status), {action.id: score})
-        pipe.zadd(ALL_INDEX, {action.id: score})
-        pipe.xadd(AUDIT_STREAM, {"e": encode_event(event), "from": ""})
-        if own:
-            pipe.execute()
+        document = {**_document(action), _SCORE: repr(score)}
+        self._create(keys=[action_key(action.id), status_index(action.status), ALL_INDEX, AUDIT_STREAM],
+                     args=[json.dumps(document, separators=(",", ":")), score, action.id, encode_event(event)],
+                     client=pipe)
         return action
 
     def get(self, action_id: str) -> Action:
-        raw = cast(dict[bytes, bytes], self.connection.hgetall(action_key(action_id)))
-        if not raw:
+        raw = cast(bytes | None, self.connection.get(action_key(action_id)))
+        if raw is None:
             raise ActionNotFound(action_id)
         return _decode(raw)
 
@@ -147,56 +253,61 @@ class ActionStore:
         """Moves an action to `to` if it is in one of `allowed_from`, else raises; returns the new action.
 
         With `current` (the action as the caller read it, the script checking its status and version),
-        the new action is that one with the changes: Redis need not send the whole hash back.
+        the new action is that one with the changes: Redis need not send the document back.
         """
-        allowed = [json.dumps(str(s)) for s in allowed_from]
+        allowed = [str(s) for s in allowed_from]
         fields = {"status": to, "updated_at": utcnow(), **(changes or {})}
-        encoded = {name: json.dumps(_jsonable(value)) for name, value in fields.items()}
+        if current is not None:  # only what changes is written
+            fields = {k: v for k, v in fields.items() if k in ("status", "updated_at") or getattr(current, k) != v}
         event.status_to = str(to)
         args: list[Any] = [len(allowed), *allowed]
         args += ["" if expect_version is None else json.dumps(expect_version), f"{PREFIX}:", str(to)]
-        args += [encode_event(event), "0" if current is not None else "1"]
-        for name, value in encoded.items():
-            args += [name, value]
-        reply = self._transition(
-            keys=[action_key(action_id), AUDIT_STREAM], args=args
-        )
+        args += [encode_event(event), "0" if current is not None else "1", action_id, UNATTENDED_KEPT]
+        for name, value in fields.items():
+            args += [name, _field_text(name, value)]
+        reply = self._transition(keys=[action_key(action_id), AUDIT_STREAM, TIMERS, UNATTENDED_FEED], args=args)
         _raise_unless_ok(reply, action_id, expect_version)
         if current is not None:
             return current.model_copy(update=fields)
-        flat = reply[1]
-        return _decode(dict(zip(flat[::2], flat[1::2], strict=True)))
+        return _decode(reply[1])
 
     def append_audit(self, event: AuditEvent) -> None:
-        """An event that changes no status (a flag on an action that ran)."""
-        self.connection.xadd(AUDIT_STREAM, {"e": encode_event(event), "from": ""})
+        """An event that changes no status (a flag on an action that ran, an escalation)."""
+        self._annotate(keys=[action_key(event.action_id), AUDIT_STREAM], args=[encode_event(event)])
 
     def vote(self, action_id: str, by: str, event: AuditEvent, expect_version: int | None = None) -> int:
         """Adds one person's approval toward a quorum; returns how many approvals it now has."""
         vote = json.dumps({"by": by, "at": utcnow().isoformat()}, separators=(",", ":"))
         reply = self._vote(keys=[action_key(action_id), AUDIT_STREAM], args=[
             json.dumps(by), vote, "" if expect_version is None else json.dumps(expect_version),
-            encode_event(event), TRANSITIONS_CHANNEL])
+            encode_event(event), transitions_channel(action_id)])
         if reply[0] == b"duplicate":
             raise AlreadyVoted(action_id, by)
         _raise_unless_ok(reply, action_id, expect_version)
         return int(reply[1])
 
-    def annotate(self, action_id: str, **fields: Any) -> None:
-        """Bookkeeping that is not a transition (its Slack message, its batch): no status check, no audit."""
-        self.connection.hset(action_key(action_id), mapping={k: json.dumps(_jsonable(v)) for k, v in fields.items()})
+    def annotate(self, action_id: str, event: AuditEvent | None = None, **fields: Any) -> None:
+        """Bookkeeping that is not a transition (its Slack message, its batch): no status check; with
+        `event`, an audit event recorded in the same step."""
+        args: list[str] = [encode_event(event) if event is not None else ""]
+        for name, value in fields.items():
+            args += [name, _field_text(name, value)]
+        self._annotate(keys=[action_key(action_id), AUDIT_STREAM], args=args)
 
-    def newest(self, status: Status | None = None, limit: int = 50) -> list[Action]:
+    def newest(self, status: Status | None = None, limit: int = 50, offset: int = 0) -> list[Action]:
         index = status_index(status) if status is not None else ALL_INDEX
-        ids = cast(list[bytes], self.connection.zrevrange(index, 0, limit - 1))
+        ids = cast(list[bytes], self.connection.zrevrange(index, offset, offset + limit - 1))
         return self.get_many([i.decode() for i in ids])
 
+    def count(self, status: Status | None = None) -> int:
+        """How many actions there are (in `status`), read from the index: one command, any size."""
+        return int(self.connection.zcard(status_index(status) if status is not None else ALL_INDEX))
+
     def get_many(self, action_ids: list[str]) -> list[Action]:
-        """The actions that exist among `action_ids`, in that order, in one round trip."""
-        with self.connection.pipeline(transaction=False) as pipe:
-            for action_id in action_ids:
-                pipe.hgetall(action_key(action_id))
-            rows = pipe.execute()
+        """The actions that exist among `action_ids`, in that order, in one command."""
+        if not action_ids:
+            return []
+        rows = cast(list[bytes | None], self.connection.mget([action_key(i) for i in action_ids]))
         return [_decode(row) for row in rows if row]
 
     def wait_for_status(self, action_id: str, statuses: Iterable[Status], timeout: float) -> Action:
@@ -204,11 +315,10 @@ class ActionStore:
         wanted = set(statuses)
         deadline = time.monotonic() + timeout
         with self.connection.pubsub(ignore_subscribe_messages=True) as pubsub:
-            pubsub.subscribe(TRANSITIONS_CHANNEL)  # before reading, so no transition slips between
+            pubsub.subscribe(transitions_channel(action_id))  # before reading, so no transition slips between
             action = self.get(action_id)
             while action.status not in wanted and (remaining := deadline - time.monotonic()) > 0:
-                message = pubsub.get_message(timeout=remaining)
-                if message and message["data"].split(b" ", 1)[0].decode() == action_id:
+                if pubsub.get_message(timeout=remaining):
                     action = self.get(action_id)
         return action
 
@@ -223,18 +333,20 @@ def _raise_unless_ok(reply: list[Any], action_id: str, expect_version: int | Non
     if outcome == "missing":
         raise ActionNotFound(action_id)
     if outcome == "refused":
-        decided_at = json.loads(reply[3])
-        raise TransitionRefused(action_id, json.loads(reply[1]), json.loads(reply[2]),
+        status, decided_by, decided_at = (part.decode() for part in reply[1:4])
+        raise TransitionRefused(action_id, status, decided_by or None,
                                 datetime.fromisoformat(decided_at) if decided_at else None)
     if outcome == "stale":
         raise StaleVersion(action_id, expect_version or 0, json.loads(reply[1]))
 
 
 def _jsonable(value: Any) -> Any:
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
-    if isinstance(value, datetime):
-        return value.isoformat()
+    if hasattr(value, "model_dump"):  # nested records (how it waits) keep only what differs from defaults
+        return value.model_dump(mode="json", exclude_defaults=True)
+    if isinstance(value, datetime):  # UTC as "Z", as pydantic writes it
+        return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, list):
         return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
     return value

@@ -20,8 +20,8 @@ from bot.views.digest import digest_text
 from bot.web import serve, serve_workers
 from policies import PolicyError, Subject, explain, load_policy
 from policies.teams import load_teams
-from signoff import lifecycle, tokens
-from signoff.audit import export, read_events
+from signoff import lifecycle, retention, tokens
+from signoff.audit import read_events, write_export
 from signoff.config import get_settings
 from signoff.digests import build
 from signoff.embedded_redis import EmbeddedRedis
@@ -135,7 +135,23 @@ def cmd_cancel(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_audit(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
-    sys.stdout.write(export(read_events(rt.connection, since=args.since, action_id=args.action), args.format))
+    archived = retention.archived_before(rt)
+    if archived is not None and (args.since is None or args.since < archived[0]):
+        sys.stderr.write(f"History before {archived[0]:%Y-%m-%d %H:%M} UTC is archived in {archived[1]} "
+                         "(dated .jsonl.gz files); this shows what Redis still holds.\n")
+    write_export(read_events(rt.connection, since=args.since, action_id=args.action), args.format, sys.stdout)
+    return 0
+
+
+def cmd_archive(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
+    keep = args.older_than if args.older_than is not None else rt.settings.retention
+    if keep is None:
+        raise SignoffError("nothing to archive by: set SIGNOFF_RETENTION (e.g. 400d) or pass --older-than")
+    directory = rt.settings.archive_path
+    done = retention.archive(rt, datetime.now(UTC) - timedelta(seconds=keep), directory)
+    out.emit({"actions": done.actions, "audit_entries": done.audit_entries, "directory": str(directory)},
+             lambda: f"archived {done.actions} finished action(s) and {done.audit_entries} audit entries "
+                     f"to {directory}")
     return 0
 
 
@@ -264,8 +280,8 @@ def cmd_sandbox(_rt: Runtime | None, args: argparse.Namespace, out: Output) -> i
 
 def cmd_digest(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
     team = load_teams(rt.settings.teams).get(args.team)
-    digest = build(rt.connection, team) if args.dry_run else send_digest(rt, team, web_client(rt.settings))
-    out.emit({"team": team.name, "items": [a.id for a in digest.ordered()], "sent": not args.dry_run},
+    digest = build(rt.connection, team, show=None) if args.dry_run else send_digest(rt, team, web_client(rt.settings))
+    out.emit({"team": team.name, "items": [e.action_id for e in digest.entries], "sent": not args.dry_run},
              lambda: digest_text(digest) + ("" if args.dry_run else f"\nsent to {team.channel}"))
     return 0
 
@@ -294,7 +310,7 @@ def cmd_up(_rt: Runtime | None, args: argparse.Namespace, out: Output) -> int:
 # Parser ----------------------------------------------------------------------------------------
 
 def _redacted_url(settings: Any) -> str:
-    url = settings.redis_url or "embedded"
+    url = settings.redis_url or ("sentinel " + settings.redis_sentinels if settings.redis_sentinels else "embedded")
     return re.sub(r"//[^@/]*@", "//***@", url)  # a password in the URL never reaches the terminal
 
 
@@ -439,6 +455,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--http-port", type=int, help="serve streamable HTTP on this port instead of stdio")
     p.set_defaults(func=cmd_mcp)
 
+    p = sub.add_parser("archive", help="move history older than SIGNOFF_RETENTION to dated JSONL.gz files now")
+    p.add_argument("--older-than", type=_duration, help="instead of SIGNOFF_RETENTION, e.g. 400d")
+    p.set_defaults(func=cmd_archive)
+
     p = sub.add_parser("recover", help="fail or retry actions whose worker died")
     p.add_argument("--at", type=float, help="treat jobs silent since before this Unix time as abandoned")
     p.set_defaults(func=cmd_recover)
@@ -463,7 +483,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     needs = getattr(args, "needs_runtime", True)
     try:
         rt: Runtime | None = None
-        if needs is True or (needs == "optional" and (settings.redis_url or
+        if needs is True or (needs == "optional" and (not settings.embedded_redis or
                                                       EmbeddedRedis(settings.data_dir).is_running())):
             rt = Runtime()
         return int(args.func(rt, args, out))

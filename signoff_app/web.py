@@ -15,12 +15,12 @@ from agent_api.problems import ProblemError, on_invalid_request, on_problem
 from agent_api.routes import BASE, api_router
 from bot.app import build_app
 from bot.web import health_router, slack_router
-from signoff.connection import redis_url
+from signoff.connection import connect_async
 from signoff.runtime import Runtime
 
 
 def create_web(rt: Runtime) -> FastAPI:
-    hub = TransitionHub(redis_url(rt.settings))
+    hub = TransitionHub(lambda: connect_async(rt.settings))
 
     @asynccontextmanager
     async def lifespan(_web: FastAPI) -> AsyncIterator[None]:

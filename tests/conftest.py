@@ -79,8 +79,9 @@ class Workers:
         self.log_dir = log_dir
         self.logs: list[Any] = []
 
-    def start(self, policy: str | None = None, extra_env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-        env = {**os.environ, **(extra_env or {})}
+    def start(self, policy: str | None = None, extra_env: dict[str, str] | None = None,
+              without: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
+        env = {k: v for k, v in {**os.environ, **(extra_env or {})}.items() if k not in without}
         if policy:
             env["SIGNOFF_POLICY"] = policy
         # The worker's log goes to a file: a pipe nobody reads would fill up and block the worker.

@@ -55,7 +55,7 @@ def advance(rt: Runtime, seconds: float) -> int:
 def when_key_changes(rt: Runtime, key: str, check: Callable[[], Any], what: str, timeout: float = DEADLINE) -> Any:
     """Until `check()` is truthy, for state that publishes no change of its own (an RQ worker's state, an
     action's Slack record): Redis's keyspace notifications for `key` wake the re-check, under a deadline."""
-    rt.connection.config_set("notify-keyspace-events", "Kgh")  # hash writes and deletions, per key
+    rt.connection.config_set("notify-keyspace-events", "Kg$h")  # string and hash writes, deletions, per key
     db = rt.connection.connection_pool.connection_kwargs.get("db", 0)
     pubsub = rt.connection.pubsub(ignore_subscribe_messages=True)
     try:

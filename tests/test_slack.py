@@ -7,6 +7,7 @@ import time
 import urllib.request
 
 from signoff import Status
+from signoff.models import Action, AuditEvent
 from tests.actions import issue_refund, send_email
 from tests.helpers import wait_status
 from tests.slack_helpers import (
@@ -190,6 +191,17 @@ def test_slash_command_lists_what_waits_for_you_and_shows_one(rt, sandbox, bot, 
     assert shown["text"] == "Send email to sarah@acme.com — Q3 budget"
     assert "Waiting for a decision in <#C0APPROVALS>" in text_of(shown["blocks"])
     assert "no action" in sandbox.interactions.command("show nope", ALICE)[1].lower()
+
+
+def test_slash_command_counts_everything_that_waits_for_you(rt, sandbox, bot) -> None:
+    # 250 waiting actions Alice may decide, more than one page of the command's reading.
+    for n in range(250):
+        action = Action(type="send_email", agent="finance-bot", reason="r", params={"to": f"c{n}@client.com"},
+                        status=Status.PENDING_APPROVAL, approvers={"users": [ALICE], "groups": []})
+        rt.store.create(action, AuditEvent(action_id=action.id, step="held", actor="test"))
+    status, body = sandbox.interactions.command("pending", ALICE)
+    assert status == 200 and "250 action(s) wait for your decision" in body
+    assert "Nothing waits for your decision" in sandbox.interactions.command("pending", BOB)[1]
 
 
 def test_health_check_reports_redis(sandbox, bot) -> None:

@@ -23,7 +23,8 @@ def add_to_batch(rt: Runtime, action: Action, rule: str, batching: Batching, gro
     added = Batches(rt.connection).add(action, rule, batching, group=group)
     rt.store.annotate(action.id, batch_id=added.batch_id)
     if added.opened:  # RQ's scheduler closes the window; nothing of ours polls
-        rt.actions_queue.enqueue_in(timedelta(seconds=batching.window), CLOSE_BATCH_JOB, added.batch_id)
+        rt.actions_queue.enqueue_in(timedelta(seconds=batching.window), CLOSE_BATCH_JOB, added.batch_id,
+                                    result_ttl=0)
     if added.full:
         notify.batch_ready(rt, added.batch_id)
 

@@ -1,24 +1,15 @@
-"""RQ jobs for the moments an action's waiting reaches: expiry, escalation, reminders."""
+"""The RQ job that fires an action's due moments: expiry, escalation, reminders (see signoff.timers)."""
 
 from __future__ import annotations
 
-from signoff import deadlines
+from signoff import deadlines, timers
 from signoff.job_runtime import job_runtime
 from signoff.jobs import signoff_job
 
 
 @signoff_job
-def expire(action_id: str) -> str | None:
-    action = deadlines.expire(job_runtime(), action_id)
-    return str(action.status) if action else None
-
-
-@signoff_job
-def escalate(action_id: str, level: int) -> int | None:
-    action = deadlines.escalate(job_runtime(), action_id, level)
-    return action.waiting.level if action and action.waiting else None
-
-
-@signoff_job
-def remind(action_id: str) -> bool:
-    return deadlines.remind(job_runtime(), action_id)
+def fire_due(until: float) -> int:
+    """Scheduled for second `until`: fires every timer due by then."""
+    rt = job_runtime()
+    timers.firing(rt, int(until))
+    return deadlines.fire_due(rt, until)

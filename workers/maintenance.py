@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from signoff import lifecycle, notify
+from signoff import deadlines, lifecycle, notify, retention
 from signoff.job_runtime import job_runtime
 from signoff.jobs import signoff_job
 from signoff.logging import log
-from signoff.models import Status
+from signoff.models import Status, utcnow
 from signoff.runtime import JOB_SERIALIZER, Runtime
 from workers.worker import recover_abandoned
 
@@ -65,7 +66,22 @@ def repost_unposted(rt: Runtime, now: float | None = None) -> int:
 def sweep(now: float | None = None) -> dict[str, int]:
     rt = job_runtime()
     repaired = {"abandoned": recover_abandoned(rt), "stranded": release_stranded(rt),
-                "reposted": repost_unposted(rt, now)}
+                "reposted": repost_unposted(rt, now),
+                # Due moments whose scheduled job was lost (a Redis restored from an older snapshot).
+                "timers": deadlines.fire_due(rt, time.time() if now is None else now)}
     if any(repaired.values()):
         log.warning("swept", **repaired)
     return repaired
+
+
+@signoff_job
+def archive_history() -> dict[str, int] | None:
+    """With SIGNOFF_RETENTION set: history older than it moves to the archive (see signoff.retention)."""
+    rt = job_runtime()
+    if rt.settings.retention is None:
+        return None
+    done = retention.archive(rt, utcnow() - timedelta(seconds=rt.settings.retention), rt.settings.archive_path)
+    if done.actions or done.audit_entries:
+        log.info("archived", actions=done.actions, audit_entries=done.audit_entries,
+                 directory=str(rt.settings.archive_path))
+    return {"actions": done.actions, "audit_entries": done.audit_entries}

@@ -16,6 +16,7 @@ from workers import maintenance
 from workers.resilience import until_redis_answers
 
 SWEEP_EVERY_SECONDS = 60
+ARCHIVE_EVERY_SECONDS = 3600  # a no-op unless SIGNOFF_RETENTION is set
 
 
 class JsonCronJob(CronJob):
@@ -40,8 +41,9 @@ Periodic = tuple[Callable[..., Any], str, int]
 def build_scheduler(rt: Runtime, periodic: list[Periodic] | None = None) -> CronScheduler:
     scheduler = CronScheduler(connection=rt.connection, name="signoff-scheduler")
     scheduler.register(maintenance.sweep, ACTIONS_QUEUE, interval=SWEEP_EVERY_SECONDS, result_ttl=0)
+    scheduler.register(maintenance.archive_history, ACTIONS_QUEUE, interval=ARCHIVE_EVERY_SECONDS, result_ttl=0)
     for func, queue, seconds in periodic or []:
-        scheduler.register(func, queue, interval=seconds)
+        scheduler.register(func, queue, interval=seconds, result_ttl=0)
     for cron_job in scheduler.get_jobs():
         cron_job.__class__ = JsonCronJob
     return scheduler

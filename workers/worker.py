@@ -13,7 +13,7 @@ from rq import Queue, Worker
 from rq.exceptions import StopRequested
 from rq.registry import StartedJobRegistry
 
-from signoff import jobs, registry
+from signoff import job_runtime, jobs, registry
 from signoff.logging import log
 from signoff.runtime import JOB_SERIALIZER, QUEUES, Runtime
 from workers.job_class import JOB_MODULES, SignoffJob
@@ -31,6 +31,8 @@ def prepare(rt: Runtime, actions: list[str] | None = None, job_modules: Iterable
     names = registry.import_action_modules(actions if actions is not None else rt.settings.action_modules)
     jobs.load(job_modules)
     rt.catalog.publish([local.action_type for local in registry.all_local()])
+    _built_once = (rt.store, rt.signals, rt.actions_queue, rt.slack_queue)  # inherited by each forked horse
+    job_runtime.adopt(rt)
     for warning in rt.policy.unknown_types(rt.catalog.names()):
         log.warning("policy_names_unknown_type", warning=warning)
     if not names:

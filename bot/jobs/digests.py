@@ -22,11 +22,11 @@ log = structlog.get_logger("signoff.digest")
 def send_digest(rt: Runtime, team: Team, client: WebClient) -> Digest:
     """Builds and posts the team's digest now, then moves its cursor past what it showed."""
     digest = digests.build(rt.connection, team)
-    if digest.items or team.when_empty == "say":
-        client.chat_postMessage(channel=team.channel, text=headline(digest) if digest.items else empty_text(digest),
+    if digest.count or team.when_empty == "say":
+        client.chat_postMessage(channel=team.channel, text=headline(digest) if digest.count else empty_text(digest),
                                 blocks=digest_blocks(digest), unfurl_links=False)
     digests.mark_posted(rt.connection, digest)
-    log.info("digest_sent", team=team.name, items=len(digest.items), until=digest.until)
+    log.info("digest_sent", team=team.name, items=digest.count, until=digest.until)
     return digest
 
 

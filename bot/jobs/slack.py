@@ -24,7 +24,7 @@ from signoff.batches import Batches
 from signoff.job_runtime import job_runtime
 from signoff.jobs import signoff_job
 from signoff.models import Action, Status
-from signoff.notify import backoff
+from signoff.notify import backoff, outcome_watch_key
 from signoff.runtime import Runtime
 
 log = structlog.get_logger("signoff.slack")
@@ -114,22 +114,54 @@ def post_approval_request(action_id: str) -> str | None:
     return str(posted["ts"])
 
 
+#: How long the update after an approval waits for the run to end, so that one update shows both.
+RUN_SETTLE_WAIT = 2.0
+
+
+# Takes the watch back unless the run's end has handed the outcome over; returns what it found.
+_TAKE_BACK = """
+local found = redis.call('GET', KEYS[1])
+if found == 'watching' then redis.call('DEL', KEYS[1]) end
+return found
+"""
+
+
 @signoff_job
 def update_approval_message(action_id: str) -> None:
     rt = job_runtime()
     action = rt.store.get(action_id)
     if not action.slack.get("ts"):
         return
+    watch = outcome_watch_key(action_id)
+    if action.status in (Status.APPROVED, Status.RUNNING) and action.func:
+        # Most runs end within a moment: wait for it, and one chat.update shows the decision and the
+        # outcome, and the outcome's thread reply goes from here (see signoff.notify.finished).
+        rt.connection.set(watch, "watching", nx=True, ex=300)
+        action = rt.store.wait_settled(action_id, RUN_SETTLE_WAIT)
+    if rt.connection.register_script(_TAKE_BACK)(keys=[watch]) == b"handed":
+        action = rt.store.get(action_id)  # settled: the run's end handed its outcome to this job
+        _show(rt, action)
+        _thread_reply(action, run_outcome_text(action))
+        rt.connection.delete(watch)
+        return
+    _show(rt, action)
+
+
+def _show(rt: Runtime, action: Action) -> None:
     client = _client()
-    _slack_call(action_id, "chat.update", lambda: client.chat_update(
+    _slack_call(action.id, "chat.update", lambda: client.chat_update(
         channel=action.slack["channel"], ts=action.slack["ts"], text=fallback_text(action),
         blocks=approval_blocks(action)))
+    # What the message now shows, so the outcome's job does not update it again to the same state.
+    rt.store.annotate(action.id, slack={**action.slack, "shown": f"{action.status}:{action.version}"})
 
 
 @signoff_job
 def post_run_outcome(action_id: str) -> None:
-    update_approval_message(action_id)
-    action = job_runtime().store.get(action_id)
+    rt = job_runtime()
+    action = rt.store.get(action_id)
+    if action.slack.get("ts") and action.slack.get("shown") != f"{action.status}:{action.version}":
+        _show(rt, action)
     _thread_reply(action, run_outcome_text(action))
 
 

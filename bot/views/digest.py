@@ -5,11 +5,11 @@ from __future__ import annotations
 from bot.views.approval import summary
 from bot.views.blocks import Block, button, context, divider, header, section
 from bot.views.text import humanize, mrkdwn, person
-from signoff.digests import Digest
+from signoff.digests import SHOWN, Digest
 from signoff.models import Action, Status
 
 FLAG, UNDO = "signoff_flag", "signoff_request_undo"
-MAX_ITEMS = 30
+MAX_ITEMS = SHOWN
 
 
 def empty_text(digest: Digest) -> str:
@@ -17,8 +17,8 @@ def empty_text(digest: Digest) -> str:
 
 
 def headline(digest: Digest) -> str:
-    failed = f", {len(digest.failures)} failed" if digest.failures else ""
-    return f"Daily digest for {digest.team.name}: {len(digest.items)} actions ran without approval{failed}"
+    failed = f", {digest.failed:,} failed" if digest.failed else ""
+    return f"Daily digest for {digest.team.name}: {digest.count:,} actions ran without approval{failed}"
 
 
 def _item(action: Action) -> str:
@@ -32,18 +32,17 @@ def _item(action: Action) -> str:
 
 
 def digest_blocks(digest: Digest) -> list[Block]:
-    if not digest.items:
+    if not digest.count:
         return [section(empty_text(digest))]
     per_agent: dict[str, list[str]] = {}
     for (agent, kind), count in sorted(digest.per_agent_and_type.items()):
         per_agent.setdefault(agent, []).append(f"{humanize(kind).lower()} x {count}")
     counts = "\n".join(f"*{mrkdwn(agent, 80)}*: {', '.join(kinds)}" for agent, kinds in per_agent.items())
     blocks: list[Block] = [header(headline(digest)), section(counts), divider()]
-    ordered = digest.ordered()
-    for action in ordered[:MAX_ITEMS]:
+    for action in digest.shown[:MAX_ITEMS]:
         blocks.append(section(_item(action), accessory=button("Flag", FLAG, action.id)))
-    if len(ordered) > MAX_ITEMS:
-        blocks.append(context(f"and {len(ordered) - MAX_ITEMS} more: "
+    if digest.count > MAX_ITEMS:
+        blocks.append(context(f"and {digest.count - MAX_ITEMS:,} more: "
                               f"`signoff digest --team {digest.team.name} --dry-run` lists them all"))
     blocks.append(context(f"Team *{mrkdwn(digest.team.name, 80)}* · {digest.team.at} {digest.team.timezone}"))
     return blocks
@@ -51,13 +50,13 @@ def digest_blocks(digest: Digest) -> list[Block]:
 
 def digest_text(digest: Digest) -> str:
     """The same digest for a terminal (`signoff digest --dry-run`)."""
-    if not digest.items:
+    if not digest.count:
         return empty_text(digest)
     lines = [headline(digest)]
     counts = sorted(digest.per_agent_and_type.items())
     lines += [f"  {agent}: {humanize(kind).lower()} x {n}" for (agent, kind), n in counts]
     lines += [f"  [{a.status}{', ' + a.review if a.review != 'none' else ''}] {summary(a)} ({a.agent}, {a.id})"
-              for a in digest.ordered()]
+              for a in digest.shown]
     return "\n".join(lines)
 
 

@@ -60,7 +60,7 @@ def test_an_approval_forged_in_redis_never_runs_and_goes_back_to_a_person(rt, wo
 
 def test_an_edit_forged_after_the_approval_does_not_run(rt, worker) -> None:
     action_id = _pending_email(rt)
-    rt.connection.hset(f"signoff:action:{action_id}", "status", '"pending_approval"')
+    wait_status(rt, action_id, Status.PENDING_APPROVAL)
     approved = Signoff(connection=rt.connection).decide(action_id, "approve", by="slack:U0BOB")
     assert approved.signature
     # Changing the signed parameters afterwards (e.g. before a retry) voids the signature.
