@@ -22,7 +22,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import private_redis, sandbox_env, write_results  # noqa: E402
+from bench.common import private_redis, run, sandbox_env  # noqa: E402
 from bench.interaction import _port, _start, _stop, percentiles  # noqa: E402
 
 EMAIL = {"to": "sarah@client.com", "subject": "Q3", "body": "b"}
@@ -135,7 +135,4 @@ def report(f: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    args = [int(a) for a in sys.argv[1:3]]
-    results = main(*(args + [300, 1000][len(args):]))
-    print(report(results))
-    print(f"written to {write_results('api', results)}")
+    run("api", main, report, [300, 1000])

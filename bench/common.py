@@ -6,8 +6,9 @@ import json
 import os
 import platform
 import secrets
+import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,3 +51,13 @@ def sandbox_env(sandbox: Any, policy: str = "approve_all") -> dict[str, str]:
     return {**os.environ, "SLACK_API_URL": sandbox.api_url, "SLACK_BOT_TOKEN": sandbox.token,
             "SLACK_SIGNING_SECRET": sandbox.signing_secret, "SIGNOFF_POLICY": policy,
             "SIGNOFF_LOG_FORMAT": "json", "SIGNOFF_LOG_LEVEL": "info"}
+
+
+def run(name: str, main: Callable[..., dict[str, Any]], report: Callable[[dict[str, Any]], str],
+        defaults: list[int]) -> None:
+    """A benchmark's command line: integer arguments (the defaults where not given), its report, and
+    its figures written to bench/results/<name>.json."""
+    given = [int(a) for a in sys.argv[1:1 + len(defaults)]]
+    results = main(*(given + defaults[len(given):]))
+    print(report(results))
+    print(f"written to {write_results(name, results)}")

@@ -15,7 +15,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import private_redis, write_results
+from bench.common import private_redis, run
 
 BATCH_SIZE = 20
 SAMPLE = 1000
@@ -58,7 +58,8 @@ def _count_calls(rt: Any, sandbox: Any, jobs: list[tuple[str, str]]) -> int:
     before = len(sandbox.calls)
     for func, arg in jobs:
         rt.slack_queue.enqueue(func, arg)
-    SimpleWorker([rt.slack_queue], connection=rt.connection).work(burst=True, logging_level="WARNING")
+    SimpleWorker([rt.slack_queue], connection=rt.connection, serializer=rt.slack_queue.serializer).work(
+        burst=True, logging_level="WARNING")
     return len(sandbox.calls) - before
 
 
@@ -122,6 +123,4 @@ def report(f: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    results = main(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000)
-    print(report(results))
-    print(f"written to {write_results('digest', results)}")
+    run("digest", main, report, [10_000])

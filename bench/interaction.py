@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = 3
 sys.path.insert(0, str(ROOT))
 
-from bench.common import private_redis, sandbox_env, write_results  # noqa: E402
+from bench.common import private_redis, run, sandbox_env  # noqa: E402
 
 
 def _port() -> int:
@@ -156,6 +156,4 @@ def report(f: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    results = main(int(sys.argv[1]) if len(sys.argv) > 1 else 200)
-    print(report(results))
-    print(f"written to {write_results('interaction', results)}")
+    run("interaction", main, report, [200])

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.burst import burst  # noqa: E402
-from bench.common import private_redis, sandbox_env, write_results  # noqa: E402
+from bench.common import private_redis, run, sandbox_env  # noqa: E402
 from bench.interaction import _port, _start, _stop  # noqa: E402
 
 USERS = ("U0ALICE", "U0BOB", "U0CAROL")
@@ -74,7 +74,4 @@ def report(f: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    args = [int(a) for a in sys.argv[1:3]]
-    results = main(*(args + [1000, 200][len(args):]))
-    print(report(results))
-    print(f"written to {write_results('reliability', results)}")
+    run("reliability", main, report, [1000, 200])

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import redis
 from rq import Queue, SimpleWorker, Worker
 
-from bench.common import private_redis, write_results
+from bench.common import private_redis, run
 
 POLICY = ("allow_no_approval: true  # a benchmark of the auto path: nothing asks a person, on purpose\n"
           "runaway: {max_actions: 100000000, window: 60s}\nrules:\n  - {name: all, mode: auto}\n")
@@ -108,6 +108,4 @@ def report(figures: dict[str, Any]) -> str:
 
 
 if __name__ == "__main__":
-    results = main(int(sys.argv[1]) if len(sys.argv) > 1 else 2000)
-    print(report(results))
-    print(f"written to {write_results('throughput', results)}")
+    run("throughput", main, report, [2000])

@@ -9,6 +9,7 @@ restarts in between.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from typing import cast
 import redis
 
 from policies.teams import Team
-from signoff.models import Action, Status
+from signoff.models import Action
 from signoff.store import UNATTENDED_FEED, ActionStore
 
 SHOWN = 30  # items a digest message shows in full
@@ -40,75 +41,57 @@ def sent_key(team: str, local_date: str) -> str:
     return f"signoff:digest:{team}:sent:{local_date}"
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One action that ran without a person's approval, as the unattended feed recorded it."""
-
-    action_id: str
-    agent: str
-    type: str
-    rule: str | None
-    status: str
-    unusual: bool
-    created: float
-
-    @property
-    def rank(self) -> tuple[int, float]:
-        """Failures first, then what is unusual or waits for review, then the rest, newest first."""
-        return (0 if self.status == Status.FAILED else 1 if self.unusual else 2, -self.created)
-
-
 @dataclass
 class Digest:
     team: Team
     since: str  # feed id the digest starts after ("" for the beginning)
     until: str  # the newest feed id it covers
-    entries: list[Entry] = field(default_factory=list)  # every item, ordered (see Entry.rank)
-    shown: list[Action] = field(default_factory=list)  # the first of them, read in full
-
-    @property
-    def count(self) -> int:
-        return len(self.entries)
-
-    @property
-    def failed(self) -> int:
-        return sum(1 for e in self.entries if e.status == Status.FAILED)
-
-    @property
-    def per_agent_and_type(self) -> Counter[tuple[str, str]]:
-        return Counter((e.agent, e.type) for e in self.entries)
+    count: int = 0
+    failed: int = 0
+    per_agent_and_type: Counter[tuple[str, str]] = field(default_factory=Counter)
+    item_ids: list[str] = field(default_factory=list)  # ordered: all of them, or the first `show`
+    shown: list[Action] = field(default_factory=list)  # those, read in full
 
 
-def _watched(team: Team, entry: Entry) -> bool:
-    rules_ok = team.watch.rules is None or entry.rule in team.watch.rules
-    agents_ok = team.watch.agents is None or entry.agent in team.watch.agents
-    return rules_ok and agents_ok
-
-
-def _entries(connection: redis.Redis, after: str, until: str) -> Iterator[Entry]:
+def _pages(connection: redis.Redis, after: str, until: str) -> Iterator[list[tuple[bytes, dict[bytes, bytes]]]]:
     start = f"({after}" if after else "-"
     while until:
         page = cast(list[tuple[bytes, dict[bytes, bytes]]],
                     connection.xrange(UNATTENDED_FEED, min=start, max=until, count=PAGE))
-        for _, f in page:
-            yield Entry(action_id=f[b"i"].decode(), agent=f[b"a"].decode(), type=f[b"t"].decode(),
-                        rule=f[b"r"].decode() or None, status=f[b"s"].decode(), unusual=f[b"u"] == b"1",
-                        created=float(f[b"c"]))
+        yield page
         if len(page) < PAGE:
             return
         start = "(" + page[-1][0].decode()
 
 
 def build(connection: redis.Redis, team: Team, show: int | None = SHOWN) -> Digest:
-    """The team's digest: every item counted from the compact feed, only the first `show` (None:
-    all) read in full, so a digest of 100,000 items costs what it shows plus one small entry each."""
+    """The team's digest, in one pass over the compact feed: counts kept as it goes, only the first
+    `show` items (None: all) ordered and read in full. Failures first, then what is unusual or waits
+    for review, then the rest, newest first."""
     since = (cast(bytes | None, connection.get(cursor_key(team.name))) or b"").decode()
     newest = cast(list[tuple[bytes, dict[bytes, bytes]]], connection.xrevrange(UNATTENDED_FEED, count=1))
     until = newest[0][0].decode() if newest else since
-    entries = sorted((e for e in _entries(connection, since, until) if _watched(team, e)), key=lambda e: e.rank)
-    first = entries if show is None else entries[:show]
-    shown = ActionStore(connection).get_many([e.action_id for e in first])
-    return Digest(team=team, since=since, until=until, entries=entries, shown=shown)
+    digest = Digest(team=team, since=since, until=until)
+    rules = None if team.watch.rules is None else {r.encode() for r in team.watch.rules}
+    agents = None if team.watch.agents is None else {a.encode() for a in team.watch.agents}
+    pairs: Counter[tuple[bytes, bytes]] = Counter()
+
+    def ranked() -> Iterator[tuple[int, float, bytes]]:
+        for page in _pages(connection, since, until):
+            for _, f in page:
+                if (rules is not None and f[b"r"] not in rules) or (agents is not None and f[b"a"] not in agents):
+                    continue
+                pairs[(f[b"a"], f[b"t"])] += 1
+                failed = f[b"s"] == b"failed"
+                digest.failed += failed
+                yield (0 if failed else 1 if f[b"u"] == b"1" else 2, -float(f[b"c"]), f[b"i"])
+
+    first = sorted(ranked()) if show is None else heapq.nsmallest(show, ranked())
+    digest.count = sum(pairs.values())
+    digest.per_agent_and_type = Counter({(a.decode(), t.decode()): n for (a, t), n in pairs.items()})
+    digest.item_ids = [item[2].decode() for item in first]
+    digest.shown = ActionStore(connection).get_many(digest.item_ids)
+    return digest
 
 
 def mark_posted(connection: redis.Redis, digest: Digest) -> bool:

@@ -228,9 +228,14 @@ class ActionStore:
         """Records a new action; with `pipe`, as part of the caller's transaction."""
         score = action.created_at.timestamp()
         document = {**_document(action), _SCORE: repr(score)}
-        self._create(keys=[action_key(action.id), status_index(action.status), ALL_INDEX, AUDIT_STREAM],
-                     args=[json.dumps(document, separators=(",", ":")), score, action.id, encode_event(event)],
-                     client=pipe)
+        keys = [action_key(action.id), status_index(action.status), ALL_INDEX, AUDIT_STREAM]
+        args = [json.dumps(document, separators=(",", ":")), score, action.id, encode_event(event)]
+        if pipe is None:
+            self._create(keys=keys, args=args)
+        else:
+            # EVAL, not EVALSHA: redis-py checks a pipeline's scripts with SCRIPT EXISTS first, a round
+            # trip per request; Redis caches the script by its hash either way.
+            pipe.eval(_CREATE, len(keys), *keys, *args)
         return action
 
     def get(self, action_id: str) -> Action:

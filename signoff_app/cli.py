@@ -281,7 +281,7 @@ def cmd_sandbox(_rt: Runtime | None, args: argparse.Namespace, out: Output) -> i
 def cmd_digest(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
     team = load_teams(rt.settings.teams).get(args.team)
     digest = build(rt.connection, team, show=None) if args.dry_run else send_digest(rt, team, web_client(rt.settings))
-    out.emit({"team": team.name, "items": [e.action_id for e in digest.entries], "sent": not args.dry_run},
+    out.emit({"team": team.name, "items": digest.item_ids, "sent": not args.dry_run},
              lambda: digest_text(digest) + ("" if args.dry_run else f"\nsent to {team.channel}"))
     return 0
 

@@ -31,7 +31,9 @@ def prepare(rt: Runtime, actions: list[str] | None = None, job_modules: Iterable
     names = registry.import_action_modules(actions if actions is not None else rt.settings.action_modules)
     jobs.load(job_modules)
     rt.catalog.publish([local.action_type for local in registry.all_local()])
-    _built_once = (rt.store, rt.signals, rt.actions_queue, rt.slack_queue)  # inherited by each forked horse
+    # Built once here and inherited by each forked work horse, rather than rebuilt in every one.
+    _built_once = (rt.store, rt.signals, rt.actions_queue, rt.slack_queue,
+                   [local.action_type.params_model for local in registry.all_local()])
     job_runtime.adopt(rt)
     for warning in rt.policy.unknown_types(rt.catalog.names()):
         log.warning("policy_names_unknown_type", warning=warning)
