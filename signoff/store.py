@@ -229,7 +229,8 @@ class ActionStore:
         score = action.created_at.timestamp()
         document = {**_document(action), _SCORE: repr(score)}
         keys = [action_key(action.id), status_index(action.status), ALL_INDEX, AUDIT_STREAM]
-        args = [json.dumps(document, separators=(",", ":")), score, action.id, encode_event(event)]
+        args: list[str | float] = [json.dumps(document, separators=(",", ":")), score, action.id,
+                                   encode_event(event)]
         if pipe is None:
             self._create(keys=keys, args=args)
         else:
