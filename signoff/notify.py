@@ -5,7 +5,7 @@ from __future__ import annotations
 from redis.client import Pipeline
 from rq import Retry
 
-from signoff.models import Action
+from signoff.models import Action, Status
 from signoff.runtime import Runtime
 
 # Slack was down or refused: try again later, while the action waits unchanged.
@@ -49,11 +49,14 @@ def pending(rt: Runtime, action: Action) -> None:
 
 
 def decided(rt: Runtime, action: Action, pipe: Pipeline | None = None) -> None:
+    if rt.slack_enabled and action.slack.get("ts") and action.status == Status.APPROVED and action.func:
+        # The update will show the run's end if it comes soon, and post its outcome: one job fewer.
+        (pipe if pipe is not None else rt.connection).set(outcome_watch_key(action.id), "watching", ex=300)
     _about_message(rt, UPDATE_JOB, action, pipe)
 
 
 def outcome_watch_key(action_id: str) -> str:
-    """Held while the message's update after an approval waits for the run to end ("watching"); the
+    """Set with the message's update after an approval ("watching") until that update is shown; the
     run's end sets it to "handed", and the outcome goes out with that update: one job, one update."""
     return f"signoff:outcome-watch:{action_id}"
 

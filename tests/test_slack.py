@@ -9,7 +9,7 @@ import urllib.request
 from signoff import Status
 from signoff.models import Action, AuditEvent
 from tests.actions import issue_refund, send_email
-from tests.helpers import wait_status
+from tests.helpers import wait_status, wait_worker_idle
 from tests.slack_helpers import (
     approval_message,
     ephemeral_to,
@@ -191,6 +191,20 @@ def test_slash_command_lists_what_waits_for_you_and_shows_one(rt, sandbox, bot, 
     assert shown["text"] == "Send email to sarah@acme.com — Q3 budget"
     assert "Waiting for a decision in <#C0APPROVALS>" in text_of(shown["blocks"])
     assert "no action" in sandbox.interactions.command("show nope", ALICE)[1].lower()
+
+
+def test_an_approved_action_that_runs_at_once_takes_three_slack_calls(rt, sandbox, bot, slack_worker) -> None:
+    before = len(sandbox.calls)
+    ticket = _email()
+    message = approval_message(sandbox, ticket.id)
+    sandbox.interactions.click(message, "signoff_approve", ALICE)
+    thread_reply(sandbox, message)
+    wait_status(rt, ticket.id, Status.SUCCEEDED)
+    wait_worker_idle(rt, slack_worker.pid)
+    # The post, one update showing the approval and the outcome, one thread reply: nothing more.
+    chat = sorted(c.method for c in sandbox.calls[before:] if c.method.startswith("chat."))
+    assert chat == ["chat.postMessage", "chat.postMessage", "chat.update"]
+    assert ":white_check_mark: ran" in text_of(message.blocks)  # that one update shows how it ended
 
 
 def test_slash_command_counts_everything_that_waits_for_you(rt, sandbox, bot) -> None:

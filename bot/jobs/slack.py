@@ -136,7 +136,6 @@ def update_approval_message(action_id: str) -> None:
     if action.status in (Status.APPROVED, Status.RUNNING) and action.func:
         # Most runs end within a moment: wait for it, and one chat.update shows the decision and the
         # outcome, and the outcome's thread reply goes from here (see signoff.notify.finished).
-        rt.connection.set(watch, "watching", nx=True, ex=300)
         action = rt.store.wait_settled(action_id, RUN_SETTLE_WAIT)
     if rt.connection.register_script(_TAKE_BACK)(keys=[watch]) == b"handed":
         action = rt.store.get(action_id)  # settled: the run's end handed its outcome to this job
