@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 import redis
 
@@ -108,7 +109,7 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
 
 def cmd_show(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
     action = rt.store.get(args.id)
-    out.emit(action.model_dump(mode="json"), lambda: cli_format.action_detail(action))
+    out.emit(action.model_dump(mode="json"), lambda: cli_format.action_detail(action, full=args.full))
     return 0
 
 
@@ -150,7 +151,8 @@ def cmd_archive(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
     directory = rt.settings.archive_path
     done = retention.archive(rt, datetime.now(UTC) - timedelta(seconds=keep), directory)
     out.emit({"actions": done.actions, "audit_entries": done.audit_entries, "directory": str(directory)},
-             lambda: f"archived {done.actions} finished action(s) and {done.audit_entries} audit entries "
+             lambda: f"archived {done.actions:,} finished {'action' if done.actions == 1 else 'actions'} and "
+                     f"{done.audit_entries:,} audit {'entry' if done.audit_entries == 1 else 'entries'} "
                      f"to {directory}")
     return 0
 
@@ -314,8 +316,15 @@ def _redacted_url(settings: Any) -> str:
     return re.sub(r"//[^@/]*@", "//***@", url)  # a password in the URL never reaches the terminal
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """Usage errors as every other error: one line on stderr, naming where to look; exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="signoff", description="Human sign-off for AI agents' actions.")
+    parser = OneLineParser(prog="signoff", description="Human sign-off for AI agents' actions.")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -364,6 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("show", help="show one action")
     p.add_argument("id")
+    p.add_argument("--full", action="store_true", help="every value whole (long ones are cut otherwise)")
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("list", help="list actions, newest first")
@@ -487,6 +497,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                       EmbeddedRedis(settings.data_dir).is_running())):
             rt = Runtime()
         return int(args.func(rt, args, out))
+    except BrokenPipeError:
+        # The reader went away (`signoff list | head`): not an error. Python's own recipe, so the
+        # final flush at exit does not complain either.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (SignoffError, PolicyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -21,35 +21,50 @@ def slack_state(action: Action) -> str:
     return "  not yet in Slack" + (f" ({attempts} tries)" if attempts else "")
 
 
+#: How much of one value `signoff show` prints unless asked for all of it (`--full`).
+SHOWN_CHARS = 2000
+
+
+def _column(text: str, width: int) -> str:
+    """Exactly `width` characters: a longer name is cut, so the columns stay columns."""
+    return text[: width - 1] + "…" if len(text) > width else text.ljust(width)
+
+
+def _value(text: str, full: bool) -> str:
+    if full or len(text) <= SHOWN_CHARS:
+        return text
+    return f"{text[:SHOWN_CHARS]}… ({len(text) - SHOWN_CHARS:,} more characters: --full shows all)"
+
+
 def action_line(action: Action) -> str:
-    return (f"{action.id}  {action.status:<16} {action.type:<18} {action.agent:<14} "
-            f"{_when(action.created_at)}  {action.rule or ''}{slack_state(action)}")
+    return (f"{action.id}  {action.status:<16} {_column(action.type, 18)} {_column(action.agent, 14)} "
+            f"{_when(action.created_at)}  {_column(action.rule or '', 24).rstrip()}{slack_state(action)}")
 
 
-def action_detail(action: Action) -> str:
+def action_detail(action: Action, full: bool = False) -> str:
     lines = [
         f"{action.type} ({action.id})",
         f"  status:     {action.status}" + (f" (review: {action.review})" if action.review != "none" else ""),
-        f"  agent:      {action.agent}",
-        f"  reason:     {action.reason}",
+        f"  agent:      {_value(action.agent, full)}",
+        f"  reason:     {_value(action.reason, full)}",
         f"  rule:       {action.rule or '-'} ({action.mode or 'not routed yet'})",
     ]
     if action.risk:
         lines.append("  risk:       " + "; ".join(action.risk))
     lines.append(f"  version:    {action.version}")
     lines.append("  params:")
-    lines += [f"    {k}: {json.dumps(v)}" for k, v in action.params.items()]
+    lines += [f"    {k}: {_value(json.dumps(v), full)}" for k, v in action.params.items()]
     if action.original_params is not None:
         lines.append("  edited from:")
-        lines += [f"    {k}: {json.dumps(v)}" for k, v in action.original_params.items()]
+        lines += [f"    {k}: {_value(json.dumps(v), full)}" for k, v in action.original_params.items()]
     if action.decided_by:
         lines.append(f"  decided by: {action.decided_by} at {_when(action.decided_at)}")
     if action.note:
-        lines.append(f"  note:       {action.note}")
+        lines.append(f"  note:       {_value(action.note, full)}")
     if action.result is not None:
-        lines.append(f"  result:     {json.dumps(action.result)}")
+        lines.append(f"  result:     {_value(json.dumps(action.result), full)}")
     if action.error:
-        lines.append(f"  error:      {action.error}")
+        lines.append(f"  error:      {_value(action.error, full)}")
     return "\n".join(lines)
 
 

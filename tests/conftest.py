@@ -151,6 +151,7 @@ class Bot:
             start_new_session=True,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         self.log: list[str] = []
+        self.logged = threading.Condition()
         assert self.process.stderr is not None
         for line in self.process.stderr:  # blocks on the bot's own output, not on a timer
             self.log.append(line)
@@ -166,7 +167,14 @@ class Bot:
     def _drain(self) -> None:
         assert self.process.stderr is not None
         for line in self.process.stderr:
-            self.log.append(line)
+            with self.logged:
+                self.log.append(line)
+                self.logged.notify_all()
+
+    def wait_for_log(self, check: Callable[[list[str]], bool], timeout: float = 30.0) -> None:
+        """Until the bot's log, as read so far, satisfies `check`: its lines arrive through a pipe."""
+        with self.logged:
+            assert self.logged.wait_for(lambda: check(self.log), timeout), "the bot never logged it"
 
     def stop(self) -> None:
         os.killpg(self.process.pid, signal.SIGTERM)

@@ -88,3 +88,26 @@ def test_policy_check_and_explain(tmp_path) -> None:
     explained = signoff("policy", "explain", "--policy", "default", "--type", "issue_refund",
                         "--category", "financial", "--params", '{"amount": 5}').stdout
     assert explained.splitlines()[1] == "=> money (approve): matches: all criteria hold"
+
+
+def test_usage_errors_are_one_line_with_exit_status_2() -> None:
+    for args in (["approve"], ["nonsense"], ["list", "--status", "maybe"]):
+        done = signoff(*args, check=False)
+        assert done.returncode == 2 and done.stdout == ""
+        [line] = done.stderr.strip().splitlines()
+        assert line.startswith("error: signoff") and "--help" in line
+
+
+def test_list_and_show_stay_readable_whatever_the_values(rt, worker) -> None:
+    long_agent = "a" * 3000
+    ticket = issue_refund.request(customer_id="c" * 120_000, amount=5, agent=long_agent, reason="r")
+    wait_status(rt, ticket.id, Status.PENDING_APPROVAL)
+    [line] = [row for row in signoff("list").stdout.splitlines() if ticket.id in row]
+    assert len(line) < 200  # the agent's name is cut to its column
+    shown = signoff("show", ticket.id).stdout
+    assert len(shown) < 10_000 and "more characters: --full shows all" in shown
+    assert "c" * 120_000 in signoff("show", ticket.id, "--full").stdout
+    # A reader that stops early (`| head`) is no error: no traceback.
+    piped = subprocess.run(f"{sys.executable} -m signoff_app.cli --json list | head -c 10", shell=True, cwd=ROOT,
+                           capture_output=True, text=True, timeout=60)
+    assert piped.stderr == "" and len(piped.stdout) == 10

@@ -157,7 +157,7 @@ def test_dry_run_from_the_cli_shows_the_digest_and_sends_nothing(rt, workers, te
     shown = subprocess.run([sys.executable, "-m", "signoff_app.cli", "digest", "--team", "ops", "--dry-run"], cwd=ROOT,
                            env={**os.environ, **teams_env}, capture_output=True, text=True, timeout=60)
     assert shown.returncode == 0, shown.stderr
-    assert shown.stdout.startswith("Daily digest for ops: 1 actions ran without approval")
+    assert shown.stdout.startswith("Daily digest for ops: 1 action ran without approval")
     assert sandbox.calls_to("chat.postMessage") == []
     assert not rt.connection.exists("signoff:digest:ops:cursor")  # the next real digest still shows it
 

@@ -101,3 +101,24 @@ def test_reject_and_full_value_modals_fit_slacks_limits() -> None:
     for modal in (reject_modal(CASES["hostile values"], MESSAGE), full_value_modal("k" * 300, HOSTILE * 100)):
         assert check_view(modal) == []
         View(**modal).validate_json()
+
+
+def test_one_of_a_kind_reads_in_the_singular() -> None:
+    from bot.views.batch import batch_blocks
+    from bot.views.digest import headline
+    from policies.teams import Team
+    from signoff.batches import Batch
+    from signoff.digests import Digest
+
+    one = _action(agent="sales-bot")
+    batch = Batch(id="b1", rule="outbound", group="sales-bot", status="sent", created_at=0, closes_at=0, items=[one.id])
+    blocks = batch_blocks(batch, [one])
+    assert blocks[0]["text"]["text"] == "Approve this action: send email from sales-bot"
+    buttons = blocks[-1]["elements"]
+    assert [b["text"]["text"] for b in buttons] == ["Approve", "Reject", "Review"]
+    assert buttons[0]["confirm"]["title"]["text"] == "Approve 1 action?"
+    three = [_action(agent="sales-bot") for _ in range(3)]
+    assert batch_blocks(batch, three)[0]["text"]["text"] == "Approve these 3 actions: send email from sales-bot"
+    assert batch_blocks(batch, three)[-1]["elements"][0]["text"]["text"] == "Approve all (3)"
+    digest = Digest(team=Team(name="ops", channel="#ops"), since="", until="", count=1)
+    assert headline(digest) == "Daily digest for ops: 1 action ran without approval"

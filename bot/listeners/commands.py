@@ -10,7 +10,7 @@ from slack_bolt import Ack, App
 from bot.authz import MembershipCache, refusal
 from bot.views.approval import approval_blocks, summary
 from bot.views.blocks import context, section
-from bot.views.text import MAX_BLOCKS, mrkdwn, when
+from bot.views.text import MAX_BLOCKS, count, mrkdwn, when
 from signoff.errors import ActionNotFound
 from signoff.models import Action, Status
 from signoff.runtime import Runtime
@@ -62,7 +62,7 @@ class Yours:
     @property
     def headline(self) -> str:
         if self.looked_at >= self.waiting:
-            return f"{self.count:,} action(s) wait for your decision"
+            return f"{count(self.count, 'action waits', 'actions wait')} for your decision"
         return (f"At least {self.count:,} of the {self.waiting:,} waiting actions are yours to decide "
                 f"(the newest {self.looked_at:,} were checked)")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.views.approval import summary
 from bot.views.blocks import Block, button, context, header, plain, section
-from bot.views.text import MODAL_TITLE, OPTION_TEXT, cut, humanize, mrkdwn, person
+from bot.views.text import MODAL_TITLE, OPTION_TEXT, count, cut, humanize, mrkdwn, person
 from signoff.batches import Batch
 from signoff.models import Action, Status
 
@@ -25,8 +25,8 @@ def title(actions: list[Action]) -> str:
     agents = {a.agent for a in actions}
     what = humanize(next(iter(types))).lower() if len(types) == 1 else "actions"
     source = f" from {next(iter(agents))}" if len(agents) == 1 else f" from {len(agents)} agents"
-    return f"Approve these {len(actions)} actions: {what}{source}" if len(types) == 1 else \
-        f"Approve these {len(actions)} actions{source}"
+    these = "this action" if len(actions) == 1 else f"these {count(len(actions), 'action')}"
+    return f"Approve {these}: {what}{source}" if len(types) == 1 else f"Approve {these}{source}"
 
 
 def _line(action: Action) -> str:
@@ -47,19 +47,20 @@ def batch_blocks(batch: Batch, actions: list[Action]) -> list[Block]:
     blocks: list[Block] = [header(title(actions))]
     blocks += [section("\n".join(lines[i: i + LINES_PER_SECTION])) for i in range(0, len(lines), LINES_PER_SECTION)]
     if len(actions) > len(listed):
-        blocks.append(context(f"and {len(actions) - len(listed)} more: *Review* shows every item"))
+        blocks.append(context(f"and {len(actions) - len(listed):,} more: *Review* shows every item"))
     blocks.append(context(f"Rule *{mrkdwn(batch.rule, 200)}* (batch) · {mrkdwn(batch.group, 200)} · "
                           f"batch `{batch.id}`"))
     if batch.decisions:
         blocks.append(section("\n".join(_decisions(batch))))
     waiting = [a for a in actions if a.status == Status.PENDING_APPROVAL]
     if waiting:
-        confirm = lambda verb: {"title": plain(f"{verb} {len(waiting)} actions?"),  # noqa: E731
+        confirm = lambda verb: {"title": plain(f"{verb} {count(len(waiting), 'action')}?"),  # noqa: E731
                                 "text": {"type": "mrkdwn", "text": mrkdwn(title(waiting), 300)},
                                 "confirm": plain(verb), "deny": plain("Cancel")}
         blocks.append({"type": "actions", "block_id": "signoff_batch_decision", "elements": [
-            button(f"Approve all ({len(waiting)})", APPROVE_ALL, batch.id, style="primary", confirm=confirm("Approve")),
-            button("Reject all", REJECT_ALL, batch.id, style="danger",
+            button(f"Approve all ({len(waiting):,})" if len(waiting) > 1 else "Approve", APPROVE_ALL, batch.id,
+                   style="primary", confirm=confirm("Approve")),
+            button("Reject all" if len(waiting) > 1 else "Reject", REJECT_ALL, batch.id, style="danger",
                    confirm={**confirm("Reject"), "style": "danger"}),
             button("Review", REVIEW, f"{batch.id}:0"),
         ]})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.views.approval import summary
 from bot.views.blocks import Block, button, context, divider, header, section
-from bot.views.text import humanize, mrkdwn, person
+from bot.views.text import count, humanize, mrkdwn, person
 from signoff.digests import SHOWN, Digest
 from signoff.models import Action, Status
 
@@ -18,7 +18,7 @@ def empty_text(digest: Digest) -> str:
 
 def headline(digest: Digest) -> str:
     failed = f", {digest.failed:,} failed" if digest.failed else ""
-    return f"Daily digest for {digest.team.name}: {digest.count:,} actions ran without approval{failed}"
+    return f"Daily digest for {digest.team.name}: {count(digest.count, 'action')} ran without approval{failed}"
 
 
 def _item(action: Action) -> str:
@@ -35,8 +35,8 @@ def digest_blocks(digest: Digest) -> list[Block]:
     if not digest.count:
         return [section(empty_text(digest))]
     per_agent: dict[str, list[str]] = {}
-    for (agent, kind), count in sorted(digest.per_agent_and_type.items()):
-        per_agent.setdefault(agent, []).append(f"{humanize(kind).lower()} x {count}")
+    for (agent, kind), times in sorted(digest.per_agent_and_type.items()):
+        per_agent.setdefault(agent, []).append(f"{humanize(kind).lower()} x {times:,}")
     counts = "\n".join(f"*{mrkdwn(agent, 80)}*: {', '.join(kinds)}" for agent, kinds in per_agent.items())
     blocks: list[Block] = [header(headline(digest)), section(counts), divider()]
     for action in digest.shown[:MAX_ITEMS]:

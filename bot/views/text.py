@@ -69,6 +69,11 @@ def show_value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """`1 action`, `12 actions`, `1,200 actions`: a number and its noun, singular where it is one."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
 def humanize(name: str) -> str:
     return name.replace("_", " ").strip().capitalize() or name
 
