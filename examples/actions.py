@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import Field
 
 from signoff import Email, LongText, Signoff
 
@@ -18,8 +20,13 @@ def send_email(to: Email, subject: str, body: LongText) -> dict[str, str]:
     return {"delivered_to": to}
 
 
+#: A refund pays money out: more than nothing, and never more than a refund can be. The schema says so,
+#: so `amount=-50` is refused before any rule sees it (and the Edit form offers the same bounds).
+RefundAmount = Annotated[float, Field(gt=0, le=10_000)]
+
+
 @signoff.action("issue_refund", category="financial")
-def issue_refund(customer_id: str, amount: float, currency: Literal["USD", "EUR", "GBP"] = "USD",
+def issue_refund(customer_id: str, amount: RefundAmount, currency: Literal["USD", "EUR", "GBP"] = "USD",
                  idempotency_key: str = "") -> dict[str, object]:
     # A real payment API takes the idempotency key, so a retried refund is paid once.
     return {"refund_id": f"re_{idempotency_key}", "amount": amount, "currency": currency}

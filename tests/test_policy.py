@@ -91,3 +91,11 @@ def test_a_bad_policy_names_the_line_and_the_problem(text: str, message: str) ->
 def test_a_missing_policy_file_is_a_clear_error(tmp_path) -> None:
     with pytest.raises(PolicyError, match="cannot read policy file"):
         load_policy(str(tmp_path / "nope.yml"))
+
+
+def test_the_critical_preset_holds_whatever_is_hard_to_take_back() -> None:
+    policy = load_policy("critical")
+    held = ("external_communication", "financial", "irreversible", "data_modification", "significant_decision")
+    for category in held:
+        assert first_match(policy, Subject("t", category, "bot", {})).mode == "approve", category
+    assert first_match(policy, Subject("t", "internal", "bot", {})).mode == "auto"

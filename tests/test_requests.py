@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from pydantic import BaseModel
 
 from signoff import InvalidParams, Signoff, SignoffError, Status, UnknownActionType
 from signoff.runtime import ACTIONS_QUEUE
 from tests.actions import send_email
+from tests.conftest import ROOT
 
 
 def _nothing_queued(rt) -> None:  # type: ignore[no-untyped-def]
@@ -81,3 +85,20 @@ def test_submit_by_name_validates_against_the_declared_schema(rt) -> None:
     assert rt.store.get(ticket.id).params == {"text": "We're hiring", "thread": True}
     with pytest.raises(InvalidParams, match="text: is required"):
         signoff.submit("post_tweet", {}, agent="social", reason="r")
+
+
+def test_the_sample_refund_refuses_what_no_refund_can_be() -> None:
+    # In a process of its own: the examples declare types the tests' actions declare too.
+    check = ("from examples.actions import issue_refund\n"
+             "from signoff import InvalidParams\n"
+             "for amount in (-50, 0, 50_000):\n"
+             "    try:\n"
+             "        issue_refund.action_type.check_params({'customer_id': 'c', 'amount': amount})\n"
+             "    except InvalidParams as refused:\n"
+             "        print(refused)\n"
+             "print(issue_refund.action_type.check_params({'customer_id': 'c', 'amount': 25})['amount'])\n")
+    done = subprocess.run([sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    lines = done.stdout.splitlines()
+    assert done.returncode == 0 and len(lines) == 4 and lines[-1] == "25.0"
+    assert "amount: Input should be greater than 0" in lines[0] and "greater than 0" in lines[1]
+    assert "less than or equal to 10000" in lines[2]
