@@ -64,6 +64,10 @@ def run_stack(workers: int = 1, extra: list[tuple[str, list[str]]] | None = None
     url = redis_url(settings)
     stack = Stack(env=child_env(settings, url))
     print(f"Signoff is up. Redis: {url}  Policy: {settings.policy}", flush=True)
+    if settings.slack_bot_token is None:
+        print("Slack is not configured (SLACK_BOT_TOKEN is unset), so the bot is not started: actions that "
+              "need a person will wait unseen.\nSet SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (README, 'Slack'), "
+              "or try the whole loop with a local Slack: make run", flush=True)
     print("Request an action from another terminal, e.g.:\n"
           "  .venv/bin/python -m examples.agent\n"
           "  .venv/bin/signoff list --status pending_approval\n"

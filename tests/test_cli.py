@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import signal
 import subprocess
 import sys
 
@@ -111,3 +113,32 @@ def test_list_and_show_stay_readable_whatever_the_values(rt, worker) -> None:
     piped = subprocess.run(f"{sys.executable} -m signoff_app.cli --json list | head -c 10", shell=True, cwd=ROOT,
                            capture_output=True, text=True, timeout=60)
     assert piped.stderr == "" and len(piped.stdout) == 10
+
+
+def test_the_bot_starts_without_bolts_token_warning(bot) -> None:
+    # Bolt reads SLACK_BOT_TOKEN itself and used to warn on every start that our client wins.
+    assert not any("will be unused" in line or "will be ignored" in line for line in bot.log)
+
+
+def test_socket_mode_needs_no_signing_secret_and_says_in_one_line_when_slack_is_unreachable() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "SLACK_SIGNING_SECRET"}
+    env.update(SLACK_APP_TOKEN="xapp-1-test", SLACK_BOT_TOKEN="xoxb-test", SLACK_API_URL="http://127.0.0.1:9/api/")
+    done = subprocess.run([sys.executable, "-m", "signoff_app.cli", "bot", "--socket"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=90)
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert done.returncode == 1 and "Traceback" not in done.stderr and "SLACK_SIGNING_SECRET" not in done.stderr
+    assert errors == [errors[0]] and "cannot reach Slack at http://127.0.0.1:9/api/" in errors[0]
+
+
+def test_signoff_up_without_slack_says_that_approvals_would_wait_unseen(tmp_path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "SLACK_BOT_TOKEN"}
+    up = subprocess.Popen([sys.executable, "-m", "signoff_app.cli", "up"], cwd=ROOT, env=env, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        assert up.stdout is not None
+        said = [up.stdout.readline() for _ in range(3)]  # blocks on the process's own output
+    finally:
+        os.killpg(up.pid, signal.SIGTERM)
+        up.wait(timeout=30)
+    assert said[0].startswith("Signoff is up.")
+    assert "SLACK_BOT_TOKEN is unset" in said[1] and "wait unseen" in said[1] and "make run" in said[2]
