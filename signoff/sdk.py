@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, Generic, ParamSpec, TypeVar
 
 import redis
+import structlog
 from pydantic import BaseModel
 
 from signoff import lifecycle, registry
@@ -16,6 +17,7 @@ from signoff.catalog import ActionType
 from signoff.config import Settings, get_settings
 from signoff.connection import connect
 from signoff.errors import SignoffError
+from signoff.logging import configure_logging
 from signoff.models import Action, AuditEvent, Outcome, Status
 from signoff.remote import ApiClient
 from signoff.runtime import Runtime
@@ -123,6 +125,12 @@ class Signoff:
         if self.api is not None:
             raise SignoffError("this Signoff talks to the HTTP API with an agent token: it has no Redis access")
         if self._runtime is None:
+            settings = self._settings or get_settings()
+            if not structlog.is_configured():
+                # An agent's own output comes first: Signoff's audit lines belong to the workers' logs,
+                # unless SIGNOFF_LOG_LEVEL asks for them here too.
+                asked = "log_level" in settings.model_fields_set
+                configure_logging(settings.log_format, settings.log_level if asked else "warning")
             connection = self._connection or connect(self._redis_url)
             self._runtime = Runtime(connection=connection, settings=self._settings)
             self.register()

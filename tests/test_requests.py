@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -102,3 +103,17 @@ def test_the_sample_refund_refuses_what_no_refund_can_be() -> None:
     assert done.returncode == 0 and len(lines) == 4 and lines[-1] == "25.0"
     assert "amount: Input should be greater than 0" in lines[0] and "greater than 0" in lines[1]
     assert "less than or equal to 10000" in lines[2]
+
+
+def test_an_agents_output_is_not_preceded_by_signoffs_audit_lines(rt) -> None:
+    script = ("from tests.actions import update_crm\n"
+              "ticket = update_crm.request(record_id='r1', field='stage', value='won', agent='crm-bot', reason='r')\n"
+              "print('requested', ticket.id)\n")
+    env = {k: v for k, v in os.environ.items() if k != "SIGNOFF_LOG_LEVEL"}
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0 and done.stdout.startswith("requested ")
+    assert done.stderr == ""  # the audit line is the workers' to log; SIGNOFF_LOG_LEVEL=info brings it back here
+    loud = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env={**env, "SIGNOFF_LOG_LEVEL": "info"},
+                          capture_output=True, text=True, timeout=60)
+    assert '"audit"' in loud.stderr or "audit" in loud.stderr

@@ -122,3 +122,19 @@ def test_one_of_a_kind_reads_in_the_singular() -> None:
     assert batch_blocks(batch, three)[-1]["elements"][0]["text"]["text"] == "Approve all (3)"
     digest = Digest(team=Team(name="ops", channel="#ops"), since="", until="", count=1)
     assert headline(digest) == "Daily digest for ops: 1 action ran without approval"
+
+
+def test_summaries_read_as_a_person_says_them_and_numbers_read_the_same_everywhere() -> None:
+    deletion = _action(type="delete_file", params={"path": "/exports/q3.csv"})
+    assert summary(deletion) == "Delete /exports/q3.csv"
+    refund = _action(type="issue_refund", params={"customer_id": "cus_1", "amount": 1200.0, "currency": "USD"})
+    blocks = approval_blocks(refund)
+    assert blocks[0]["text"]["text"] == "Issue refund of 1,200 USD for cus_1"
+    assert "Amount\n1,200\n" in text_of_fields(blocks)
+    huge = approval_blocks(_action(type="issue_refund", params={"customer_id": "c", "amount": 1e308}))
+    assert huge[0]["text"]["text"] == "Issue refund of 1e+308 for c"
+    assert "Amount\n1e+308" in text_of_fields(huge)
+
+
+def text_of_fields(blocks: list[dict]) -> str:  # type: ignore[type-arg]
+    return "\n".join(f["text"] for b in blocks for f in b.get("fields", []))

@@ -5,16 +5,29 @@ from __future__ import annotations
 from typing import Any
 
 from bot.views.blocks import Block, button, context, divider, fields, header, quote, section
-from bot.views.text import FALLBACK_TEXT, SHORT_VALUE, cut, escape, humanize, mrkdwn, person, show_value, when
+from bot.views.text import (
+    FALLBACK_TEXT,
+    SHORT_VALUE,
+    cut,
+    escape,
+    humanize,
+    mrkdwn,
+    number,
+    person,
+    show_value,
+    when,
+)
 from signoff.models import Action, Status
 
 APPROVE, EDIT, REJECT, SHOW_FULL = "signoff_approve", "signoff_edit", "signoff_reject", "signoff_show_full"
 MAX_PARAM_FIELDS = 20
 MAX_SHOW_BUTTONS = 5
 
-_TARGETS = ("to", "recipient", "recipients", "email", "customer_id", "customer", "record_id", "path", "user",
-            "account", "channel")
+_TARGETS = ("to", "recipient", "recipients", "email", "customer_id", "customer", "record_id", "path", "file",
+            "filename", "url", "user", "account", "channel")
 _TITLES = ("subject", "title", "name")
+#: Targets that are the object the type names ("delete_file" of a path): the verb takes them directly.
+_OBJECTS = ("path", "file", "filename", "url")
 
 
 def summary(action: Action) -> str:
@@ -22,14 +35,17 @@ def summary(action: Action) -> str:
     params = action.params
     line = humanize(action.type)
     amount = params.get("amount")
-    if isinstance(amount, int | float):
+    if isinstance(amount, int | float) and not isinstance(amount, bool):
         currency = f" {params['currency']}" if "currency" in params else ""
-        line += f" of {amount:,.2f}".rstrip("0").rstrip(".") + currency
+        line += f" of {number(amount)}{currency}"
     target = next((k for k in _TARGETS if params.get(k) not in (None, "", [])), None)
     if target:
         value = params[target]
         shown = ", ".join(map(str, value)) if isinstance(value, list) else show_value(value)
-        line += (" to " if target in ("to", "recipient", "recipients", "email") else " for ") + shown
+        if target in _OBJECTS:  # the thing itself: "Delete /exports/q3.csv", not "Delete file for …"
+            line = f"{line.split(' ')[0]} {shown}"
+        else:
+            line += (" to " if target in ("to", "recipient", "recipients", "email") else " for ") + shown
     title = next((params[k] for k in _TITLES if isinstance(params.get(k), str) and params[k]), None)
     if title:
         line += f" — {title}"

@@ -72,7 +72,8 @@ def _element(prop: dict[str, Any], current: Any) -> dict[str, Any] | None:
         if current is not None:
             element["initial_value"] = str(current)
         return element
-    text = show_value(current) if current is not None else ""
+    # What the reviewer edits is parsed back: JSON, not the display form ("1,200").
+    text = "" if current is None else current if isinstance(current, str) else json.dumps(current, ensure_ascii=False)
     if len(text) > INPUT_MAX:
         return None
     if kind == "string" and prop.get("format") == "email":

@@ -65,8 +65,21 @@ def mrkdwn(text: str, limit: int) -> str:
     return "".join(pieces) + ELLIPSIS
 
 
+def number(value: float) -> str:
+    """A number as a person reads it, the same in a header and a field: `1,200`, `1,200.5`, `0.25`;
+    past a quadrillion, `1e+308` rather than three hundred digits."""
+    if value != value or abs(value) >= 1e15:  # NaN, or too long to read
+        return f"{value:.3g}"
+    shown = f"{value:,.2f}"
+    return shown.rstrip("0").rstrip(".") if "." in shown else shown
+
+
 def show_value(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return number(value)
+    return json.dumps(value, ensure_ascii=False)
 
 
 def count(n: int, noun: str, plural: str | None = None) -> str:
