@@ -4,6 +4,7 @@ operating system picks, with a certificate signed by the service's own CA."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import ssl
 import threading
@@ -49,7 +50,8 @@ class TLSProxy:
         self.loop = asyncio.new_event_loop()
         self.port = 0
         started = threading.Event()
-        threading.Thread(target=self._run, args=(started,), daemon=True).start()
+        self.thread = threading.Thread(target=self._run, args=(started,), daemon=True)
+        self.thread.start()
         started.wait(10)
 
     def _run(self, started: threading.Event) -> None:
@@ -78,7 +80,10 @@ class TLSProxy:
             finally:
                 sink.close()
 
-        await asyncio.gather(pipe(client_in, redis_out), pipe(redis_in, client_out))
+        with contextlib.suppress(asyncio.CancelledError):  # the proxy is stopping: the connection closes
+            await asyncio.gather(pipe(client_in, redis_out), pipe(redis_in, client_out))
 
     def stop(self) -> None:
+        """Closes every relayed connection and the server, before the test ends."""
         self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
