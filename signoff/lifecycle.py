@@ -25,6 +25,7 @@ from signoff.catalog import ActionType
 from signoff.errors import InvalidParams, NotAllowed, SignoffError, TransitionRefused
 from signoff.models import DECIDABLE, Action, AuditEvent, Mode, Review, Status, person, utcnow
 from signoff.runtime import Runtime
+from signoff.store import AlreadyVoted
 
 ROUTE_JOB = "workers.jobs.process_action"
 RUN_JOB = "workers.jobs.run_action"
@@ -135,8 +136,11 @@ def decide(rt: Runtime, action_id: str, decision: Decision, *, by: str, params: 
         if params is not None:
             raise SignoffError(f"this action needs {quorum} approvals, so it cannot be edited on approval: "
                                "reject it with a note and let the agent ask again")
-        votes = rt.store.vote(action_id, by, expect_version=version, event=AuditEvent(
-            action_id=action_id, step="voted", actor=by, note=note, type=current.type, batch=batch))
+        try:
+            votes = rt.store.vote(action_id, by, expect_version=version, event=AuditEvent(
+                action_id=action_id, step="voted", actor=by, note=note, type=current.type, batch=batch))
+        except AlreadyVoted as again:
+            raise again.with_quorum(quorum) from None
         if votes < quorum:
             # The message shows each approval as it comes.
             return _followed(rt, rt.store.get(action_id), follow_up)

@@ -116,7 +116,8 @@ if doc['status'] ~= 'pending_approval' then
 end
 if ARGV[3] ~= '' and doc['version'] ~= ARGV[3] then return {'stale', doc['version']} end
 local votes = doc['votes'] or '[]'
-if string.find(votes, '"by":' .. ARGV[1], 1, true) then return {'duplicate'} end
+local _, already = string.gsub(votes, '"by":', '')
+if string.find(votes, '"by":' .. ARGV[1], 1, true) then return {'duplicate', already} end
 -- Appended as text: a JSON round trip in Lua would turn an empty list into an object.
 if votes == '[]' then votes = '[' .. ARGV[2] .. ']' else votes = string.sub(votes, 1, -2) .. ',' .. ARGV[2] .. ']' end
 doc['votes'] = votes
@@ -144,9 +145,24 @@ return 1
 
 
 class AlreadyVoted(TransitionRefused):
-    def __init__(self, action_id: str, by: str) -> None:
-        SignoffError.__init__(self, f"{by} has already approved {action_id}; it needs approvals from other people")
+    def __init__(self, action_id: str, by: str, votes: int, needed: int | None = None) -> None:
         self.action_id, self.status, self.decided_by, self.decided_at = action_id, "pending_approval", None, None
+        self.by, self.votes, self.needed = by, votes, needed
+        SignoffError.__init__(self, f"{by} has already approved {action_id}; {self._still()}")
+
+    def _still(self) -> str:
+        more = None if self.needed is None else self.needed - self.votes
+        if more is None or more < 1:
+            return "it needs approvals from other people"
+        return "it needs one more person" if more == 1 else f"it needs {more} more people"
+
+    def with_quorum(self, needed: int) -> AlreadyVoted:
+        return AlreadyVoted(self.action_id, self.by, self.votes, needed)
+
+    @property
+    def for_reviewer(self) -> str:
+        """What the reviewer who clicked twice reads."""
+        return f"You have already approved this; {self._still()}."
 
 
 def status_index(status: Status | str) -> str:
@@ -288,7 +304,7 @@ class ActionStore:
             json.dumps(by), vote, "" if expect_version is None else json.dumps(expect_version),
             encode_event(event), transitions_channel(action_id)])
         if reply[0] == b"duplicate":
-            raise AlreadyVoted(action_id, by)
+            raise AlreadyVoted(action_id, by, int(reply[1]))
         _raise_unless_ok(reply, action_id, expect_version)
         return int(reply[1])
 

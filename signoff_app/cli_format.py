@@ -51,6 +51,14 @@ def action_detail(action: Action, full: bool = False) -> str:
     ]
     if action.risk:
         lines.append("  risk:       " + "; ".join(action.risk))
+    waiting = action.waiting
+    if waiting is not None:
+        lines.append(f"  deadline:   {_when(waiting.deadline_at)} (then: {waiting.on_expiry})")
+        if waiting.chain:
+            lines.append(f"  escalation: level {waiting.level + 1} of {len(waiting.chain)}")
+        if waiting.quorum > 1 or action.votes:
+            voters = ", ".join(v["by"] for v in action.votes) or "none yet"
+            lines.append(f"  approvals:  {voters} ({len(action.votes)} of {waiting.quorum} needed)")
     lines.append(f"  version:    {action.version}")
     lines.append("  params:")
     lines += [f"    {k}: {_value(json.dumps(v), full)}" for k, v in action.params.items()]

@@ -142,3 +142,15 @@ def test_signoff_up_without_slack_says_that_approvals_would_wait_unseen(tmp_path
         up.wait(timeout=30)
     assert said[0].startswith("Signoff is up.")
     assert "SLACK_BOT_TOKEN is unset" in said[1] and "wait unseen" in said[1] and "make run" in said[2]
+
+
+def test_show_tells_the_deadline_the_escalation_level_and_the_votes(rt, workers, policy_file) -> None:
+    workers.start(policy=policy_file(
+        "rules:\n  - name: money\n    match: {category: financial}\n    mode: approve\n    approvals: 2\n"
+        "    deadline: 2h\n  - name: rest\n    mode: auto\n"))
+    ticket = issue_refund.request(customer_id="c1", amount=5, agent="support-bot", reason="late")
+    wait_status(rt, ticket.id, Status.PENDING_APPROVAL)
+    signoff("approve", ticket.id, "--by", "alice")
+    shown = signoff("show", ticket.id).stdout
+    assert "  deadline:   " in shown and "(then: expire)" in shown
+    assert "  approvals:  alice (1 of 2 needed)" in shown

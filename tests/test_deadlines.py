@@ -103,11 +103,12 @@ def test_quorum_counts_one_vote_per_person_and_shows_each(rt, workers, slack_env
     sandbox.interactions.click(message, "signoff_approve", ALICE)
     updated_with(sandbox, message, "Approvals: <@U0ALICE> (1 of 2 needed)")
     sandbox.interactions.click(message, "signoff_approve", ALICE)
-    ephemeral_to(sandbox, ALICE, "has already approved")
+    ephemeral_to(sandbox, ALICE, "You have already approved this; it needs one more person.")
     assert rt.store.get(ticket.id).status == Status.PENDING_APPROVAL
     sandbox.interactions.click(message, "signoff_approve", BOB)
     outcome = ticket.wait(timeout=20)
     assert (outcome.status, outcome.note) == (Status.SUCCEEDED, "2 of 2 approvals")
+    updated_with(sandbox, message, "*Approved* by <@U0ALICE>, <@U0BOB>")  # every approver, not only the last
     steps = [(e.step, e.actor) for e in Signoff(connection=rt.connection).audit(action_id=ticket.id)]
     assert ("voted", f"slack:{ALICE}") in steps and ("voted", f"slack:{BOB}") in steps
 
@@ -120,7 +121,7 @@ def test_any_rejection_vetoes_a_quorum(rt, workers, policy_file) -> None:
     try:
         signoff.decide(ticket.id, "approve", by="alice")
     except AlreadyVoted as twice:
-        assert str(twice).startswith("alice has already approved")
+        assert str(twice) == f"alice has already approved {ticket.id}; it needs one more person"
     signoff.decide(ticket.id, "reject", by="bob", note="veto")
     assert ticket.wait(timeout=5).status == Status.REJECTED
     assert rt.connection.llen("test:sent") == 0

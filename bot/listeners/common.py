@@ -99,7 +99,7 @@ def record(client: WebClient, channel: str | None, user: str, step: Callable[[],
     try:
         step()
     except SignoffError as refused:
-        tell(client, channel, user, str(refused))
+        tell(client, channel, user, getattr(refused, "for_reviewer", str(refused)))
     except Exception as error:
         log.error("decision_not_recorded", slack_user=user, error=f"{type(error).__name__}: {error}")
         tell(client, channel, user, NOT_RECORDED)

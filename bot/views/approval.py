@@ -146,6 +146,9 @@ def _outcome_line(action: Action) -> str | None:
     if action.status in lines:
         return lines[action.status]
     if action.decided_by and action.status != Status.PENDING_APPROVAL:
+        if action.votes:  # a quorum: everyone whose approval counted, in the order they gave it
+            voters = [person(v["by"]) for v in action.votes]
+            by = ", ".join([*voters, *([by] if person(action.decided_by) not in voters else [])])
         edited = f"\n:pencil2: Edited: {_edits(action)}" if action.original_params is not None else ""
         run = {Status.APPROVED: "queued to run", Status.RUNNING: "running", Status.SUCCEEDED: ":white_check_mark: ran",
                Status.FAILED: ":warning: failed"}.get(action.status, str(action.status))
