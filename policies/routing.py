@@ -22,6 +22,7 @@ class Routing:
     risk: list[str] = field(default_factory=list)
     observations: dict[str, Any] = field(default_factory=dict)
     waiting: Waiting | None = None  # how it waits, when it does
+    paused: str | None = None  # why the agent is paused, when it is: its actions wait together
 
 
 def route(policy: Policy, signals: Signals, subject: Subject, now: datetime | None = None) -> Routing:
@@ -51,7 +52,8 @@ def route(policy: Policy, signals: Signals, subject: Subject, now: datetime | No
     # A rule that could not be evaluated asks for approval, whatever its own mode (a batch would wait unseen).
     mode = Mode.APPROVE if verdict.hold_because else rule.mode
     waiting = waiting_for(policy, rule, now) if hold else None
-    return Routing(rule=rule, mode=mode, hold=hold, risk=risk, observations=observations, waiting=waiting)
+    return Routing(rule=rule, mode=mode, hold=hold, risk=risk, observations=observations, waiting=waiting,
+                   paused=paused)
 
 
 def runs_now(policy: Policy, subject: Subject, now: datetime | None = None) -> bool:

@@ -22,6 +22,8 @@ from signoff.models import Action, Status
 from signoff.runtime import Runtime
 
 PREFIX = "signoff:batch:"
+#: The batch that gathers a runaway (paused) agent's held actions into one message.
+PAUSED_RULE = "paused-agent"
 
 _ADD = """
 local prefix, open_key = ARGV[1], KEYS[1]

@@ -195,8 +195,13 @@ def cmd_types(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
 def cmd_agents(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
     if args.resume:
         resumed = rt.signals.resume(args.resume)
-        out.emit({"agent": args.resume, "resumed": resumed},
-                 lambda: f"{args.resume} resumed" if resumed else f"{args.resume} was not paused")
+        held = [a.id for a in rt.store.newest(Status.PENDING_APPROVAL, limit=5000)
+                if a.agent == args.resume and any(" is paused: " in r for r in a.risk)]
+        still = (f"; the {len(held)} action{'' if len(held) == 1 else 's'} held while it was paused still wait for a "
+                 "person (decide them in Slack, or `signoff approve|reject ID`)" if held else "")
+        out.emit({"agent": args.resume, "resumed": resumed, "still_waiting": held},
+                 lambda: (f"{args.resume} resumed: its next actions are routed by the policy again{still}"
+                          if resumed else f"{args.resume} was not paused{still}"))
         return 0
     paused = rt.signals.paused_agents()
     out.emit(paused, lambda: "\n".join(f"{a}: paused, {why}" for a, why in paused.items()) or "no agent paused")

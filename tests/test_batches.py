@@ -99,3 +99,25 @@ def test_a_large_batch_stays_within_slacks_limits_and_pages_its_review(
     sandbox.interactions.click_in_view(modal.id, "signoff_batch_page", ALICE)
     sandbox.wait_for(lambda: "Page 2 of 3" in text_of(modal.view["blocks"]))
     assert Batches(rt.connection).get(rt.store.newest(limit=1)[0].batch_id or "").status == "sent"
+
+
+def test_a_paused_runaway_agents_held_actions_come_as_one_message(
+        rt, workers, slack_env, policy_file, sandbox, bot) -> None:
+    from tests.actions import update_crm
+    from tests.helpers import advance
+    from tests.test_cli import signoff
+
+    workers.start(extra_env=slack_env, policy=policy_file(
+        "allow_no_approval: true\nrunaway: {max_actions: 2, window: 60s}\nrules:\n  - {name: rest, mode: auto}\n"))
+    tickets = [update_crm.request(record_id=str(n), field="f", value="v", agent="loop-bot", reason="r")
+               for n in range(5)]
+    held = [t for t in tickets if rt.store.wait_for_status(t.id, {Status.SUCCEEDED, Status.PENDING_APPROVAL}, 20)
+            .status == Status.PENDING_APPROVAL]
+    assert len(held) == 3
+    advance(rt, 61)  # the paused agent's batch window closes
+    message = sandbox.wait_for(lambda: next((m for m in sandbox.workspace.messages
+                                             if "held because it was paused" in text_of(m.blocks)), None))
+    assert message.blocks[0]["text"]["text"] == "3 actions from loop-bot, held because it was paused"
+    assert len(sandbox.calls_to("chat.postMessage", ok=True)) == 1  # one message, not one per held action
+    resumed = signoff("agents", "--resume", "loop-bot").stdout
+    assert "the 3 actions held while it was paused still wait for a person" in resumed

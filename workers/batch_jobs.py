@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from policies.rules import Batching
 from signoff import notify
-from signoff.batches import Batches
+from signoff.batches import PAUSED_RULE, Batches
 from signoff.job_runtime import job_runtime
 from signoff.jobs import signoff_job
 from signoff.models import Action
@@ -17,6 +17,8 @@ CLOSE_BATCH_JOB = "workers.batch_jobs.close_batch"
 
 #: The calls one paused agent run waits on form one batch message; the window only guards a lost call.
 RUN_BATCH_WINDOW = 60.0
+#: A runaway agent's held actions: gathered for a minute (or a hundred) into one message.
+PAUSED_BATCH_WINDOW, PAUSED_BATCH_MAX = 60.0, 100
 
 
 def add_to_batch(rt: Runtime, action: Action, rule: str, batching: Batching, group: str | None = None) -> None:
@@ -37,6 +39,12 @@ def close_batch(batch_id: str) -> bool:
     if closed:
         notify.batch_ready(rt, batch_id)
     return closed
+
+
+def add_paused(rt: Runtime, action: Action) -> None:
+    """An action of an agent paused for a burst: its held actions gather in one batch message."""
+    add_to_batch(rt, action, PAUSED_RULE, Batching(window=PAUSED_BATCH_WINDOW, max=PAUSED_BATCH_MAX),
+                 group=f"agent={action.agent}")
 
 
 def add_run_call(rt: Runtime, action: Action, calls: int) -> None:

@@ -66,7 +66,9 @@ def process_action(action_id: str) -> str:
         routing = route(rt.policy, rt.signals, lifecycle.subject(action.model_copy(update=trusted)))
         action = lifecycle.apply_routing(rt, action, routing, trusted)
         log.info("routed", action_id=action_id, status=action.status, rule=action.rule, risk=action.risk)
-        if action.status == Status.PENDING_APPROVAL and routing.rule.batch is not None and routing.mode == "batch":
+        if action.status == Status.PENDING_APPROVAL and routing.paused:
+            batch_jobs.add_paused(rt, action)  # a runaway agent's actions: one message, not one each
+        elif action.status == Status.PENDING_APPROVAL and routing.rule.batch is not None and routing.mode == "batch":
             batch_jobs.add_to_batch(rt, action, routing.rule.name, routing.rule.batch)
         elif action.status == Status.PENDING_APPROVAL and (calls := runs.waiting_calls(rt, action)) > 1:
             batch_jobs.add_run_call(rt, action, calls)

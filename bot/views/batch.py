@@ -8,7 +8,7 @@ from typing import Any
 from bot.views.approval import summary
 from bot.views.blocks import Block, button, context, header, plain, section
 from bot.views.text import MODAL_TITLE, OPTION_TEXT, count, cut, humanize, mrkdwn, person
-from signoff.batches import Batch
+from signoff.batches import PAUSED_RULE, Batch
 from signoff.models import Action, Status
 
 APPROVE_ALL, REJECT_ALL, REVIEW, PAGE = ("signoff_batch_approve_all", "signoff_batch_reject_all",
@@ -20,9 +20,11 @@ PAGE_SIZE = 50  # five checkbox groups of ten, Slack's most per group
 REST_BLOCK, NOTE_BLOCK, CHOICE = "rest", "note", "choice"
 
 
-def title(actions: list[Action]) -> str:
+def title(actions: list[Action], rule: str | None = None) -> str:
     types = {a.type for a in actions}
     agents = {a.agent for a in actions}
+    if rule == PAUSED_RULE and len(agents) == 1:
+        return f"{count(len(actions), 'action')} from {next(iter(agents))}, held because it was paused"
     what = humanize(next(iter(types))).lower() if len(types) == 1 else "actions"
     source = f" from {next(iter(agents))}" if len(agents) == 1 else f" from {len(agents)} agents"
     these = "this action" if len(actions) == 1 else f"these {count(len(actions), 'action')}"
@@ -44,7 +46,7 @@ def _decisions(batch: Batch) -> list[str]:
 def batch_blocks(batch: Batch, actions: list[Action]) -> list[Block]:
     listed = actions[:MAX_LISTED]
     lines = [_line(a) for a in listed]
-    blocks: list[Block] = [header(title(actions))]
+    blocks: list[Block] = [header(title(actions, batch.rule))]
     blocks += [section("\n".join(lines[i: i + LINES_PER_SECTION])) for i in range(0, len(lines), LINES_PER_SECTION)]
     if len(actions) > len(listed):
         blocks.append(context(f"and {len(actions) - len(listed):,} more: *Review* shows every item"))
@@ -68,7 +70,7 @@ def batch_blocks(batch: Batch, actions: list[Action]) -> list[Block]:
 
 
 def fallback(batch: Batch, actions: list[Action]) -> str:
-    return mrkdwn(title(actions), 3000)
+    return mrkdwn(title(actions, batch.rule), 3000)
 
 
 def review_modal(batch: Batch, waiting: list[Action], page: int) -> dict[str, Any]:
