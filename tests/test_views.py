@@ -138,3 +138,12 @@ def test_summaries_read_as_a_person_says_them_and_numbers_read_the_same_everywhe
 
 def text_of_fields(blocks: list[dict]) -> str:  # type: ignore[type-arg]
     return "\n".join(f["text"] for b in blocks for f in b.get("fields", []))
+
+
+def test_a_quorum_action_offers_no_edit_that_it_would_refuse() -> None:
+    from policies.waiting import Waiting
+
+    quorum = _action(waiting=Waiting(deadline_at=datetime.now(UTC), quorum=2))
+    buttons = [b["text"]["text"] for b in approval_blocks(quorum)[-1]["elements"]]
+    assert buttons == ["Approve", "Reject"]
+    assert [b["text"]["text"] for b in approval_blocks(_action())[-1]["elements"]] == ["Approve", "Edit", "Reject"]

@@ -119,9 +119,12 @@ def _decision_buttons(action: Action) -> Block:
                "text": {"type": "mrkdwn", "text": mrkdwn(cut(summary(action), 250), 300)},
                "confirm": {"type": "plain_text", "text": "Reject"},
                "deny": {"type": "plain_text", "text": "Keep it"}, "style": "danger"}
+    # A quorum's approvals are of the parameters as they stand: an edit would need them all again,
+    # so it is not offered (reject with a note, and the agent asks again).
+    quorum = action.waiting is not None and action.waiting.quorum > 1
     return {"type": "actions", "block_id": "signoff_decision", "elements": [
         button("Approve", APPROVE, value, style="primary"),
-        button("Edit", EDIT, value),
+        *([] if quorum else [button("Edit", EDIT, value)]),
         button("Reject", REJECT, value, style="danger", confirm=confirm),
     ]}
 
