@@ -14,8 +14,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)  ## the whole loop on embedded defaults, with a local Slack at http://127.0.0.1:8088
-	$(BIN)/signoff sandbox
+run: $(STAMP)  ## the whole loop on embedded defaults, with a local Slack at http://127.0.0.1:8088 (PORT=8090 for another)
+	$(BIN)/signoff sandbox $(if $(PORT),--port $(PORT))
 
 up: $(STAMP)  ## Redis, workers, scheduler, and the bot when SLACK_BOT_TOKEN is set (a real Slack)
 	$(BIN)/signoff up

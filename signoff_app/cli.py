@@ -360,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sandbox", help="the whole loop on this machine, with a local Slack in your browser")
     p.add_argument("--port", type=int, default=8088, help="the sandbox page and its Web API")
-    p.add_argument("--bot-port", type=int, default=3000)
+    p.add_argument("--bot-port", type=int, default=0, help="the bot's own port (default: any free one)")
     p.add_argument("--no-agent", action="store_true", help="do not run the sample agent at start")
     p.set_defaults(func=cmd_sandbox, needs_runtime=False)
 

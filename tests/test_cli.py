@@ -7,6 +7,7 @@ import io
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 
@@ -154,3 +155,14 @@ def test_show_tells_the_deadline_the_escalation_level_and_the_votes(rt, workers,
     shown = signoff("show", ticket.id).stdout
     assert "  deadline:   " in shown and "(then: expire)" in shown
     assert "  approvals:  alice (1 of 2 needed)" in shown
+
+
+def test_make_run_on_a_taken_port_says_so_in_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = signoff("sandbox", "--port", str(port), "--no-agent", check=False)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert f"port {port} is taken" in line and "make run PORT=8090" in line

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import socket
 import subprocess
 import sys
 
 from signoff.config import get_settings
 from signoff.connection import redis_url
+from signoff.errors import SignoffError
 from signoff_app.sandbox.server import LOOPBACK, SlackSandbox
 from signoff_app.supervisor import Stack, child_env
 
@@ -22,9 +24,21 @@ def default_actions() -> str:
     return ",".join(["examples.actions", *found])
 
 
-def run_sandbox(port: int = 8088, bot_port: int = 3000, agent: bool = True) -> int:
+def free_port() -> int:
+    """A port nobody listens on now, for the bot the sandbox starts (its users never type it)."""
+    with socket.socket() as probe:
+        probe.bind((LOOPBACK, 0))
+        return int(probe.getsockname()[1])
+
+
+def run_sandbox(port: int = 8088, bot_port: int = 0, agent: bool = True) -> int:
     settings = get_settings()
-    sandbox = SlackSandbox(bot_url=f"http://{LOOPBACK}:{bot_port}/slack/events").start(port)
+    bot_port = bot_port or free_port()
+    try:
+        sandbox = SlackSandbox(bot_url=f"http://{LOOPBACK}:{bot_port}/slack/events").start(port)
+    except OSError as taken:
+        raise SignoffError(f"port {port} is taken ({taken.strerror}; another `make run`?): choose another "
+                           f"with `make run PORT=8090` or `signoff sandbox --port 8090`") from None
     env = child_env(settings, redis_url(settings), SLACK_API_URL=sandbox.api_url, SLACK_BOT_TOKEN=sandbox.token,
                     SLACK_SIGNING_SECRET=sandbox.signing_secret,
                     SIGNOFF_POLICY=os.environ.get("SIGNOFF_POLICY", "demo"), SIGNOFF_APPROVAL_CHANNEL="#approvals",
