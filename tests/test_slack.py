@@ -221,3 +221,10 @@ def test_slash_command_counts_everything_that_waits_for_you(rt, sandbox, bot) ->
 def test_health_check_reports_redis(sandbox, bot) -> None:
     with urllib.request.urlopen(f"http://127.0.0.1:{sandbox.bot_port}/healthz", timeout=5) as response:
         assert json.loads(response.read()) == {"ok": True, "redis": True}
+
+
+def test_plain_text_replies_to_slash_commands_are_shown(rt, sandbox, bot) -> None:
+    sandbox.interactions.command("show nope", ALICE)
+    assert "No action with id" in ephemeral_to(sandbox, ALICE, "No action with id").text
+    sandbox.interactions.command("help", ALICE)
+    ephemeral_to(sandbox, ALICE, "/signoff pending")

@@ -124,8 +124,10 @@ class Interactions:
             "response_url": f"{self.sandbox.url}response/{channel.id}/{user_id}",
         })
         status, reply = self.sandbox.send_to_bot(body, FORM, **send)
-        if status == 200 and reply.strip().startswith("{"):
-            self.record_response(channel.id, user_id, json.loads(reply))
+        if status == 200 and reply.strip():
+            # An acknowledgement with a message: JSON, or (Bolt's `ack(text=...)`) the text itself.
+            shown = json.loads(reply) if reply.strip().startswith("{") else {"text": reply}
+            self.record_response(channel.id, user_id, shown)
         return status, reply
 
     def record_response(self, channel_id: str, user_id: str, response: dict[str, Any]) -> None:
