@@ -53,6 +53,8 @@ def run_sandbox(port: int = 8088, bot_port: int = 0, agent: bool = True) -> int:
         stack.start("bot", "bot", "--http", "--host", LOOPBACK, "--port", str(bot_port))
         print(f"\nSignoff sandbox: open {sandbox.url}  (bound to {LOOPBACK} only; not a real Slack)\n"
               f"Policy: {env['SIGNOFF_POLICY']}. Push more actions: .venv/bin/python -m examples.agent\n"
+              "Commands that talk to this Slack (signoff digest --team support-leads, ...) from another terminal:\n"
+              f"  export SLACK_API_URL={sandbox.api_url} SLACK_BOT_TOKEN={sandbox.token}\n"
               "Ctrl-C stops everything.\n", flush=True)
         if agent:
             subprocess.run([sys.executable, "-m", "examples.agent"], env=agent_env, check=False)
