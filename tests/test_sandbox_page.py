@@ -132,3 +132,65 @@ def test_batch_review_on_the_page(rt: Any, page: Any, workers: Any, slack_env: d
     expect(batch).to_contain_text("2 approved, 1 rejected")
     statuses = [t.wait(timeout=20).status for t in tickets]
     assert statuses == [Status.SUCCEEDED, Status.REJECTED, Status.SUCCEEDED]
+
+
+def _many_waiting(n: int) -> list[Any]:
+    return [send_email.request(to=f"lead{i}@client.com", subject=f"Intro {i}", body="Hello\n" * 8,
+                               agent="sales-bot", reason="new lead") for i in range(n)]
+
+
+def test_only_the_messages_scroll_and_a_reply_for_you_comes_into_view(rt: Any, page: Any, demo_worker: Any) -> None:
+    from playwright.sync_api import expect
+
+    tickets = _many_waiting(12)
+    expect(_message(page, tickets[-1].id)).to_be_visible()
+    height = page.viewport_size["height"]
+    assert page.evaluate("document.scrollingElement.scrollHeight") <= height  # the document itself never scrolls
+    expect(page.locator("#command")).to_be_in_viewport()
+    expect(page.locator("nav")).to_be_in_viewport()
+    page.locator("#messages").evaluate("pane => pane.scrollTop = 0")  # reading the oldest
+    page.locator("#command").fill("/signoff show nope")
+    page.locator("#command").press("Enter")
+    expect(page.locator(".message.ephemeral", has_text="No action with id")).to_be_in_viewport()
+
+
+def test_a_phone_sees_everything_without_scrolling_sideways(rt: Any, browser: Any, sandbox: Any, bot: Any,
+                                                           demo_worker: Any) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone = context.new_page()
+    phone.goto(sandbox.url)
+    try:
+        ticket = send_email.request(to="sarah@client.com", subject="x" * 300, body="y" * 2000,
+                                    agent="support-bot", reason="z" * 500)
+        message = _message(phone, ticket.id)
+        expect(message).to_be_visible()
+        for button in ("Approve", "Edit", "Reject"):
+            box = message.get_by_role("button", name=button).bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, button
+        assert phone.evaluate("document.scrollingElement.scrollWidth") <= 390
+        wide = phone.locator("#messages").evaluate(
+            "pane => [...pane.querySelectorAll('*')].filter(e => e.getBoundingClientRect().right > "
+            "pane.getBoundingClientRect().right + 1).map(e => e.tagName + '.' + e.className + ' ' + "
+            "Math.round(e.getBoundingClientRect().right) + ' ' + e.textContent.slice(0, 30))")
+        assert wide == [], wide  # nothing reaches past the pane's right edge
+        expect(phone.locator("nav")).to_be_hidden()  # the channel list folds away...
+        phone.get_by_role("button", name="Channels").click()
+        expect(phone.locator("nav")).to_be_visible()  # ...and comes back on demand
+        phone.locator("nav button.channel", has_text="approvals").click()
+        expect(phone.locator("nav")).to_be_hidden()
+    finally:
+        context.close()
+
+
+def test_a_modal_does_not_come_back_after_a_reload(rt: Any, page: Any, demo_worker: Any) -> None:
+    from playwright.sync_api import expect
+
+    ticket = send_email.request(to="sarah@client.com", subject="Q3", body="Hi", agent="support-bot", reason="asked")
+    _message(page, ticket.id).get_by_role("button", name="Edit").click()
+    expect(page.locator('[data-view="signoff_edit_modal"]')).to_be_visible()
+    page.reload()
+    expect(_message(page, ticket.id)).to_be_visible()
+    expect(page.locator('[data-view="signoff_edit_modal"]')).to_be_hidden()
+    assert rt.store.get(ticket.id).status == Status.PENDING_APPROVAL
