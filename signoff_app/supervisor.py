@@ -24,25 +24,31 @@ class Stack:
         signal.signal(signal.SIGTERM, _interrupt)
 
     def start(self, name: str, *args: str) -> None:
-        self.processes[name] = subprocess.Popen([sys.executable, "-m", "signoff_app.cli", *args], env=self.env)
+        # Each child in a session of its own: Ctrl-C reaches this process only, which then stops the
+        # children one by one, quietly, rather than every process at once mid-line.
+        self.processes[name] = subprocess.Popen([sys.executable, "-m", "signoff_app.cli", *args], env=self.env,
+                                                start_new_session=True)
         log.info("started", process=name, pid=self.processes[name].pid)
 
     def wait_any(self) -> int:
         # Whichever child stops first (or Ctrl-C) ends the stack: a half-running stack misleads.
         pid, status = os.wait()
         name = next((n for n, p in self.processes.items() if p.pid == pid), str(pid))
-        log.warning("stopped", process=name, status=status)
+        log.warning("process_exited", process=name, status=os.waitstatus_to_exitcode(status),
+                    hint="the others are stopped too; its log lines above say why")
         return 1
 
     def stop(self) -> None:
-        for process in self.processes.values():
+        """The last started first: the bot stops taking clicks before the workers stop running."""
+        for name, process in reversed(self.processes.items()):
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+            log.info("stopped", process=name)
 
 
 def child_env(settings: Settings, url: str, **extra: str) -> dict[str, str]:

@@ -185,3 +185,25 @@ def test_the_sandbox_prints_what_another_terminal_needs_to_reach_its_slack(rt) -
     finally:
         os.killpg(box.pid, signal.SIGTERM)
         box.wait(timeout=30)
+
+
+def test_ctrl_c_stops_signoff_up_quietly_and_in_order() -> None:
+    env = {**{k: v for k, v in os.environ.items() if k != "SLACK_BOT_TOKEN"}, "SIGNOFF_LOG_LEVEL": "info"}
+    up = subprocess.Popen([sys.executable, "-m", "signoff_app.cli", "up"], cwd=ROOT, env=env, text=True,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        assert up.stderr is not None
+        before = []
+        for line in up.stderr:  # blocks on the stack's own log until its worker listens
+            before.append(line)
+            if "*** Listening on" in line:
+                break
+        up.send_signal(signal.SIGINT)  # what Ctrl-C sends: to `signoff up` alone, not to its children
+        _, after = up.communicate(timeout=60)
+    finally:
+        os.killpg(up.pid, signal.SIGKILL) if up.poll() is None else None
+    log = "".join(before) + after
+    assert up.returncode == 0
+    assert "Traceback" not in log and "Logging error" not in log and '"level": "warning"' not in log
+    stopped = [json.loads(line)["process"] for line in after.splitlines() if '"event": "stopped"' in line]
+    assert stopped == ["scheduler", "worker-1"]  # the last started stops first
