@@ -194,3 +194,50 @@ def test_a_modal_does_not_come_back_after_a_reload(rt: Any, page: Any, demo_work
     expect(_message(page, ticket.id)).to_be_visible()
     expect(page.locator('[data-view="signoff_edit_modal"]')).to_be_hidden()
     assert rt.store.get(ticket.id).status == Status.PENDING_APPROVAL
+
+
+COLOUR_EMOJI = """() => {
+  const canvas = document.createElement("canvas"); canvas.width = canvas.height = 32;
+  const pen = canvas.getContext("2d"); pen.font = "24px sans-serif"; pen.textBaseline = "top"; pen.fillText("✅", 0, 0);
+  const px = pen.getImageData(0, 0, 32, 32).data;
+  for (let i = 0; i < px.length; i += 4)
+    if (px[i + 3] > 0 && Math.max(px[i], px[i + 1], px[i + 2]) - Math.min(px[i], px[i + 1], px[i + 2]) > 60) return true;
+  return false;
+}"""
+
+
+def test_the_bots_emoji_never_show_as_empty_boxes(rt: Any, page: Any, demo_worker: Any) -> None:
+    from playwright.sync_api import expect
+
+    ticket = _refund()
+    message = _message(page, ticket.id)
+    message.get_by_role("button", name="Approve").click()
+    expect(message).to_contain_text("Approved by @alice")
+    marks = message.locator(".emoji")
+    expect(marks.first).to_be_visible()
+    if page.evaluate(COLOUR_EMOJI):  # this machine has a colour emoji font: the emoji themselves
+        assert "✅" in marks.first.inner_text()
+    else:  # it has none: each emoji is a short word, never a glyph the fonts lack
+        assert all(text.isascii() and text for text in marks.all_inner_texts())
+        assert "✅" not in message.inner_text()
+
+
+@pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
+def test_slash_replies_and_personas_read_right_at_every_width(rt: Any, browser: Any, sandbox: Any, bot: Any,
+                                                              demo_worker: Any, width: int) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": width, "height": 844})
+    page = context.new_page()
+    page.goto(sandbox.url)
+    try:
+        expect(page.locator("#user")).to_contain_text("Mallory (in #approvals, named by no rule)")
+        for typed, answer in (("/signoff show nope", "No action with id"), ("/signoff help", "/signoff pending")):
+            page.locator("#command").fill(typed)
+            page.locator("#command").press("Enter")
+            reply = page.locator(".message.ephemeral", has_text=answer).last
+            expect(reply).to_be_in_viewport()  # plain-text replies are shown, beside the composer
+        expect(page.locator("#command")).to_be_in_viewport()
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= width
+    finally:
+        context.close()
