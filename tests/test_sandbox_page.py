@@ -200,8 +200,10 @@ COLOUR_EMOJI = """() => {
   const canvas = document.createElement("canvas"); canvas.width = canvas.height = 32;
   const pen = canvas.getContext("2d"); pen.font = "24px sans-serif"; pen.textBaseline = "top"; pen.fillText("✅", 0, 0);
   const px = pen.getImageData(0, 0, 32, 32).data;
-  for (let i = 0; i < px.length; i += 4)
-    if (px[i + 3] > 0 && Math.max(px[i], px[i + 1], px[i + 2]) - Math.min(px[i], px[i + 1], px[i + 2]) > 60) return true;
+  for (let i = 0; i < px.length; i += 4) {
+    const [r, g, b, a] = [px[i], px[i + 1], px[i + 2], px[i + 3]];
+    if (a > 0 && Math.max(r, g, b) - Math.min(r, g, b) > 60) return true;
+  }
   return false;
 }"""
 
