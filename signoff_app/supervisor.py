@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 
 from signoff.config import Settings, get_settings
@@ -48,7 +50,27 @@ class Stack:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+            _end_stragglers(process.pid)
             log.info("stopped", process=name)
+
+
+def _end_stragglers(group: int, grace: float = 5.0) -> None:
+    """What a child left behind in its session once it exited (RQ's scheduler process, forked just as
+    the stop came): asked to stop, then killed after `grace`. Not its children while it ran: a worker
+    lets its running action finish before it exits."""
+    try:
+        os.killpg(group, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)  # processes of another parent: nothing to wait on but their absence
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGKILL)
 
 
 def child_env(settings: Settings, url: str, **extra: str) -> dict[str, str]:
