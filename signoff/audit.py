@@ -18,7 +18,7 @@ from signoff.keys import AUDIT_STREAM, action_key
 from signoff.logging import log
 from signoff.models import AuditEvent
 
-__all__ = ["AUDIT_STREAM", "encode_event", "read_events", "read_events_after", "write_export"]
+__all__ = ["AUDIT_STREAM", "decode_entry", "encode_event", "entry_time", "read_events", "stream_pages", "write_export"]
 PAGE = 1000
 
 CSV_COLUMNS = list(AuditEvent.model_fields)
@@ -49,16 +49,24 @@ def _event(entry_id: bytes, fields: dict[bytes, bytes]) -> AuditEvent:
     return AuditEvent.model_validate(decode_entry(entry_id, fields))
 
 
-def _entries(connection: redis.Redis, start: str, end: str) -> Iterator[AuditEvent]:
-    """Stream entries from `start` to `end` (XRANGE bounds), a page at a time."""
+Entry = tuple[bytes, dict[bytes, bytes]]
+
+
+def stream_pages(connection: redis.Redis, stream: str, start: str, end: str) -> Iterator[list[Entry]]:
+    """A stream's entries from `start` to `end` (XRANGE bounds), a page at a time: memory stays the size
+    of a page, whatever the stream holds."""
     while True:
-        batch = cast(list[tuple[bytes, dict[bytes, bytes]]],
-                     connection.xrange(AUDIT_STREAM, min=start, max=end, count=PAGE))
-        for entry_id, fields in batch:
-            yield _event(entry_id, fields)
-        if len(batch) < PAGE:
+        page = cast(list[Entry], connection.xrange(stream, min=start, max=end, count=PAGE))
+        yield page
+        if len(page) < PAGE:
             return
-        start = "(" + batch[-1][0].decode()
+        start = "(" + page[-1][0].decode()
+
+
+def _entries(connection: redis.Redis, start: str, end: str) -> Iterator[AuditEvent]:
+    for page in stream_pages(connection, AUDIT_STREAM, start, end):
+        for entry_id, fields in page:
+            yield _event(entry_id, fields)
 
 
 def _of_action(connection: redis.Redis, action_id: str) -> Iterator[AuditEvent]:
@@ -82,11 +90,6 @@ def read_events(
         return (e for e in _of_action(connection, action_id) if since is None or e.at >= since)
     start = f"{int(since.timestamp() * 1000)}-0" if since else "-"
     return _entries(connection, start, "+")
-
-
-def read_events_after(connection: redis.Redis, after: str, until: str) -> Iterator[AuditEvent]:
-    """Events with stream ids after `after` (exclusive; "" for the start) up to `until` (inclusive)."""
-    return _entries(connection, f"({after}" if after else "-", until) if until else iter(())
 
 
 def write_export(events: Iterable[AuditEvent], fmt: str, out: TextIO) -> int:

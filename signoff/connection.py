@@ -78,20 +78,30 @@ def _sentinel_hosts(text: str) -> list[tuple[str, int]]:
     return hosts
 
 
+def _master_options(settings: Settings) -> tuple[dict[str, Any], bool]:
+    """What a master the Sentinels name still takes from REDIS_URL, if set (credentials, database;
+    the host is the Sentinels' to say), and whether it speaks TLS."""
+    if not settings.redis_url:
+        return {}, False
+    options = redis.connection.parse_url(settings.redis_url)
+    for name in ("host", "port", "path", "connection_class"):
+        options.pop(name, None)
+    tls = settings.redis_url.startswith("rediss://")
+    return {**options, **(tls_options(settings) if tls else {})}, tls
+
+
+def _sentinel_auth(settings: Settings) -> dict[str, Any] | None:
+    secret = settings.redis_sentinel_password
+    return {"password": secret.get_secret_value()} if secret else None
+
+
 def _via_sentinel(settings: Settings) -> redis.Redis:
     assert settings.redis_sentinels is not None
-    base: dict[str, Any] = {}
-    if settings.redis_url:  # credentials, database and TLS; the host is the Sentinels' to say
-        base = redis.connection.parse_url(settings.redis_url)
-        for name in ("host", "port", "path", "connection_class"):
-            base.pop(name, None)
-    tls = settings.redis_url is not None and settings.redis_url.startswith("rediss://")
+    options, tls = _master_options(settings)
     pool = redis.ConnectionPool(
         connection_class=SentinelMasterTLSConnection if tls else SentinelMasterConnection,
         sentinels=_sentinel_hosts(settings.redis_sentinels), service_name=settings.redis_service,
-        sentinel_kwargs={"password": settings.redis_sentinel_password.get_secret_value()}
-        if settings.redis_sentinel_password else None,
-        retry=RETRY, retry_on_error=RETRY_ON, **base, **(tls_options(settings) if tls else {}))
+        sentinel_kwargs=_sentinel_auth(settings), retry=RETRY, retry_on_error=RETRY_ON, **options)
     return redis.Redis(connection_pool=pool)
 
 
@@ -109,16 +119,11 @@ def connect_async(settings: Settings | None = None) -> aioredis.Redis:
     """The same Redis for asyncio code (the web process's long-polls)."""
     settings = settings or get_settings()
     if settings.redis_sentinels:
-        kwargs: dict[str, Any] = {}
-        if settings.redis_url:
-            kwargs = redis.connection.parse_url(settings.redis_url)
-            for name in ("host", "port", "path", "connection_class"):
-                kwargs.pop(name, None)
-            if settings.redis_url.startswith("rediss://"):
-                kwargs.update(ssl=True, **tls_options(settings))
-        sentinel = AsyncSentinel(_sentinel_hosts(settings.redis_sentinels), socket_timeout=2.0, sentinel_kwargs={
-            "password": settings.redis_sentinel_password.get_secret_value()} if settings.redis_sentinel_password
-            else None)
-        return sentinel.master_for(settings.redis_service, **kwargs)
+        options, tls = _master_options(settings)
+        sentinel = AsyncSentinel(_sentinel_hosts(settings.redis_sentinels), socket_timeout=2.0,
+                                 sentinel_kwargs=_sentinel_auth(settings))
+        if tls:
+            options["ssl"] = True  # the asyncio client picks its TLS connection by this flag
+        return sentinel.master_for(settings.redis_service, **options)
     url = redis_url(settings)
     return aioredis.from_url(url, **(tls_options(settings) if url.startswith("rediss://") else {}))

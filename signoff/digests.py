@@ -19,11 +19,11 @@ from typing import cast
 import redis
 
 from policies.teams import Team
+from signoff.audit import stream_pages
 from signoff.models import Action
 from signoff.store import UNATTENDED_FEED, ActionStore
 
 SHOWN = 30  # items a digest message shows in full
-PAGE = 1000
 
 _MOVE_CURSOR = """
 local current = redis.call('GET', KEYS[1]) or ''
@@ -53,17 +53,6 @@ class Digest:
     shown: list[Action] = field(default_factory=list)  # those, read in full
 
 
-def _pages(connection: redis.Redis, after: str, until: str) -> Iterator[list[tuple[bytes, dict[bytes, bytes]]]]:
-    start = f"({after}" if after else "-"
-    while until:
-        page = cast(list[tuple[bytes, dict[bytes, bytes]]],
-                    connection.xrange(UNATTENDED_FEED, min=start, max=until, count=PAGE))
-        yield page
-        if len(page) < PAGE:
-            return
-        start = "(" + page[-1][0].decode()
-
-
 def build(connection: redis.Redis, team: Team, show: int | None = SHOWN) -> Digest:
     """The team's digest, in one pass over the compact feed: counts kept as it goes, only the first
     `show` items (None: all) ordered and read in full. Failures first, then what is unusual or waits
@@ -77,7 +66,9 @@ def build(connection: redis.Redis, team: Team, show: int | None = SHOWN) -> Dige
     pairs: Counter[tuple[bytes, bytes]] = Counter()
 
     def ranked() -> Iterator[tuple[int, float, bytes]]:
-        for page in _pages(connection, since, until):
+        if not until:
+            return  # the feed is empty
+        for page in stream_pages(connection, UNATTENDED_FEED, f"({since}" if since else "-", until):
             for _, f in page:
                 if (rules is not None and f[b"r"] not in rules) or (agents is not None and f[b"a"] not in agents):
                     continue

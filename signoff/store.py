@@ -33,7 +33,6 @@ from signoff.models import Action, AuditEvent, Mode, Review, Status, utcnow
 
 ALL_INDEX = f"{PREFIX}:actions"  # every action, by creation time
 TIMERS = f"{PREFIX}:timers"  # "<kind>:<action id>" scored by when it is due (see signoff.timers)
-TIMER_KINDS = ("expire", "remind", "escalate")
 #: One small entry per action that ran without a person's approval, for the team digests (see signoff.digests).
 UNATTENDED_FEED = f"{PREFIX}:unattended"
 UNATTENDED_KEPT = 1_000_000  # unread entries past this many are dropped (approximately): a bound, not a queue
@@ -124,8 +123,7 @@ doc['votes'] = votes
 remember(doc, redis.call('XADD', KEYS[2], '*', 'e', ARGV[4], 'from', 'pending_approval'))
 redis.call('SET', key, cjson.encode(doc))
 redis.call('PUBLISH', ARGV[5], 'pending_approval')
-local _, count = string.gsub(votes, '"by":', '')
-return {'ok', count}
+return {'ok', already + 1}
 """
 
 # Bookkeeping that is not a transition, and events that change no status: no status check.
@@ -178,13 +176,26 @@ def transitions_channel(action_id: str) -> str:
 TRANSITIONS_PATTERN = f"{PREFIX}:transitions:*"
 
 
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "model_dump"):  # nested records (how it waits) keep only what differs from defaults
+        return value.model_dump(mode="json", exclude_defaults=True)
+    if isinstance(value, datetime):  # UTC as "Z", as pydantic writes it
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
 def _defaults() -> dict[str, Any]:
+    """Each field's default as it is stored (its JSON form), for the fields the document may leave out."""
     found: dict[str, Any] = {}
     for name, info in Action.model_fields.items():
         if name in _ALWAYS:
             continue
         if info.default is not PydanticUndefined:
-            found[name] = info.default
+            found[name] = _jsonable(info.default)
         elif info.default_factory in (list, dict):
             found[name] = info.default_factory()
     return found
@@ -209,7 +220,7 @@ def _field_text(name: str, value: Any) -> str:
     """How a field is stored: "" for one at its default (left out of the document), text fields as
     themselves, the others as compact JSON."""
     value = _jsonable(value)
-    if name not in _ALWAYS and (value is None or (name in _DEFAULTS and value == _jsonable(_DEFAULTS[name]))):
+    if name not in _ALWAYS and (value is None or (name in _DEFAULTS and value == _DEFAULTS[name])):
         return ""
     if name in _TEXT:
         return str(value)
@@ -293,10 +304,6 @@ class ActionStore:
             return current.model_copy(update=fields)
         return _decode(reply[1])
 
-    def append_audit(self, event: AuditEvent) -> None:
-        """An event that changes no status (a flag on an action that ran, an escalation)."""
-        self._annotate(keys=[action_key(event.action_id), AUDIT_STREAM], args=[encode_event(event)])
-
     def vote(self, action_id: str, by: str, event: AuditEvent, expect_version: int | None = None) -> int:
         """Adds one person's approval toward a quorum; returns how many approvals it now has."""
         vote = json.dumps({"by": by, "at": utcnow().isoformat()}, separators=(",", ":"))
@@ -360,15 +367,3 @@ def _raise_unless_ok(reply: list[Any], action_id: str, expect_version: int | Non
                                 datetime.fromisoformat(decided_at) if decided_at else None)
     if outcome == "stale":
         raise StaleVersion(action_id, expect_version or 0, json.loads(reply[1]))
-
-
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "model_dump"):  # nested records (how it waits) keep only what differs from defaults
-        return value.model_dump(mode="json", exclude_defaults=True)
-    if isinstance(value, datetime):  # UTC as "Z", as pydantic writes it
-        return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    return value

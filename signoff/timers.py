@@ -17,7 +17,7 @@ from typing import cast
 from policies.waiting import Waiting
 from signoff.models import utcnow
 from signoff.runtime import Runtime
-from signoff.store import TIMER_KINDS, TIMERS
+from signoff.store import TIMERS
 
 FIRE_JOB = "workers.deadline_jobs.fire_due"
 
@@ -46,7 +46,7 @@ def _plan(rt: Runtime, kind: str, action_id: str, at: datetime) -> None:
 
 def firing(rt: Runtime, second: int) -> None:
     """The job for `second` starts: timers planned for that second from now on need a job of their own."""
-    rt.connection.delete(_job_marker(math.ceil(second)))
+    rt.connection.delete(_job_marker(second))
 
 
 def schedule(rt: Runtime, action_id: str, waiting: Waiting) -> None:
@@ -86,8 +86,3 @@ def due(rt: Runtime, until: float, *, after: float | None = None, limit: int = 1
 def fired(rt: Runtime, kind: str, action_id: str, planned: float) -> None:
     rt.connection.register_script(_FIRED)(keys=[TIMERS], args=[f"{kind}:{action_id}", repr(planned)])
 
-
-def pending_for(rt: Runtime, action_id: str) -> list[str]:
-    """The kinds of timer the action has planned (what `signoff show` and tests look at)."""
-    scores = rt.connection.zmscore(TIMERS, [f"{kind}:{action_id}" for kind in TIMER_KINDS])
-    return [kind for kind, score in zip(TIMER_KINDS, scores, strict=True) if score is not None]
