@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from policies.allowances import Allowance, first_match
 from policies.engine import decide
 from policies.rules import Policy, Rule
 from policies.signals import Signals
@@ -23,9 +25,13 @@ class Routing:
     observations: dict[str, Any] = field(default_factory=dict)
     waiting: Waiting | None = None  # how it waits, when it does
     paused: str | None = None  # why the agent is paused, when it is: its actions wait together
+    allowance: Allowance | None = None  # a reviewer's standing allowance let it run instead of waiting
 
 
-def route(policy: Policy, signals: Signals, subject: Subject, now: datetime | None = None) -> Routing:
+def route(policy: Policy, signals: Signals, subject: Subject, now: datetime | None = None,
+          allowances: Callable[[], list[Allowance]] | None = None) -> Routing:
+    """`allowances` reads the standing allowances; it is called only for an action that would otherwise
+    wait on a rule that allowances may relax, and nothing unusual about it."""
     now = now or datetime.now(UTC)
     verdict = decide(policy, subject)
     rule = verdict.rule
@@ -49,11 +55,19 @@ def route(policy: Policy, signals: Signals, subject: Subject, now: datetime | No
         risk += schedule_risks(rule, now)
 
     hold = rule.mode not in RUNS_NOW or bool(risk)
+    allowed = None
+    if hold and not risk and allowances is not None and rule.allows_allowances:
+        # A freeze or closed hours hold what an allowance lets through, as they hold what the rule would run.
+        allowed = first_match(allowances(), subject, rule.name, now)
+        if allowed is not None and (closed := schedule_risks(rule, now)):
+            risk += closed
+            allowed = None
+        hold = allowed is None
     # A rule that could not be evaluated asks for approval, whatever its own mode (a batch would wait unseen).
     mode = Mode.APPROVE if verdict.hold_because else rule.mode
     waiting = waiting_for(policy, rule, now) if hold else None
     return Routing(rule=rule, mode=mode, hold=hold, risk=risk, observations=observations, waiting=waiting,
-                   paused=paused)
+                   paused=paused, allowance=allowed)
 
 
 def runs_now(policy: Policy, subject: Subject, now: datetime | None = None) -> bool:

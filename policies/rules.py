@@ -162,6 +162,8 @@ class Rule(_Strict):
     remind_every: Duration | None = None
     escalation: list[Level] | None = Field(default=None, min_length=1)
     approvals: int = Field(default=1, ge=1, le=10)
+    # Reviewers may not relax this rule with "Approve and allow similar" (see policies.allowances).
+    no_allowances: bool = False
     outside_hours: Hours | None = None
     freezes: list[Freeze] = Field(default_factory=list)
 
@@ -174,6 +176,12 @@ class Rule(_Strict):
         if self.mode == Mode.BATCH and self.batch is None:
             self.batch = Batching()
         return self
+
+    @property
+    def allows_allowances(self) -> bool:
+        """Whether a reviewer's standing allowance may let this rule's actions through: only a rule that
+        holds actions for one person's yes, and does not forbid it."""
+        return self.mode in (Mode.APPROVE, Mode.BATCH) and self.approvals == 1 and not self.no_allowances
 
 
 class Runaway(_Strict):
@@ -194,6 +202,7 @@ class Policy(_Strict):
     own_domains: list[str] = Field(default_factory=list)
     defaults: Defaults = Field(default_factory=Defaults)
     oncall: dict[str, SlackUser] = Field(default_factory=dict)  # name -> Slack user ID of who is on call
+    admins: list[SlackUser] = Field(default_factory=list)  # who sees approval-health warnings on their Home tab
     approve_everything: bool = False
     # Categories of your own, beside Signoff's (policies.vocabulary.CATEGORIES).
     categories: list[str] = Field(default_factory=list)

@@ -29,6 +29,7 @@ class Waiting(BaseModel):
     chain: list[WaitLevel] = Field(default_factory=list)
     level: int = 0  # the chain's current level, from 0
     quorum: int = 1
+    allow_similar: bool = False  # the rule lets a reviewer "approve and allow similar" (an allowance)
 
     def approvers_now(self) -> dict[str, list[str]]:
         """Everyone asked so far: a level that escalated may still decide."""
@@ -49,7 +50,7 @@ def waiting_for(policy: Policy, rule: Rule, now: datetime) -> Waiting:
     seconds = sum(level.after for level in chain) if chain else (rule.deadline or policy.defaults.deadline)
     return Waiting(deadline_at=now + timedelta(seconds=seconds), on_expiry=rule.on_expiry or policy.defaults.on_expiry,
                    expiry_note=rule.expiry_note, remind_every=rule.remind_every, chain=chain,
-                   quorum=rule.approvals)
+                   quorum=rule.approvals, allow_similar=rule.allows_allowances)
 
 
 def _within(hours: Hours, now: datetime) -> bool:

@@ -66,6 +66,8 @@ def remind(rt: Runtime, action_id: str) -> bool:
     if action.status != Status.PENDING_APPROVAL or waiting is None or not waiting.remind_every:
         return False
     notify.reminder(rt, action)
+    # Recorded: approval health counts the decisions that came only after a reminder.
+    rt.store.annotate(action_id, event=AuditEvent(action_id=action_id, step="reminded", actor=DEADLINE_ACTOR))
     following = utcnow() + timedelta(seconds=waiting.remind_every)
     if following < waiting.deadline_at:
         timers.reminder(rt, action_id, following)

@@ -10,6 +10,7 @@ restarts in between.
 from __future__ import annotations
 
 import heapq
+import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -49,6 +50,7 @@ class Digest:
     count: int = 0
     failed: int = 0
     per_agent_and_type: Counter[tuple[str, str]] = field(default_factory=Counter)
+    allowed: Counter[str] = field(default_factory=Counter)  # author -> actions their allowances let through
     item_ids: list[str] = field(default_factory=list)  # ordered: all of them, or the first `show`
     shown: list[Action] = field(default_factory=list)  # those, read in full
 
@@ -73,6 +75,8 @@ def build(connection: redis.Redis, team: Team, show: int | None = SHOWN) -> Dige
                 if (rules is not None and f[b"r"] not in rules) or (agents is not None and f[b"a"] not in agents):
                     continue
                 pairs[(f[b"a"], f[b"t"])] += 1
+                if f.get(b"w"):
+                    digest.allowed[json.loads(f[b"w"])["author"]] += 1
                 failed = f[b"s"] == b"failed"
                 digest.failed += failed
                 yield (0 if failed else 1 if f[b"u"] == b"1" else 2, -float(f[b"c"]), f[b"i"])
@@ -103,3 +107,29 @@ def claim(connection: redis.Redis, team: Team, now: datetime) -> str | None:
 def release(connection: redis.Redis, team: Team, local_date: str) -> None:
     """Posting failed: let the next run try again for the same day."""
     connection.delete(sent_key(team.name, local_date))
+
+
+WEEK_SECONDS = 7 * 86400
+
+
+def weekly_key(team: str) -> str:
+    return f"signoff:digest:{team}:weekly"
+
+
+def claim_weekly(connection: redis.Redis, team: Team, now: datetime) -> str | None:
+    """Whether this digest carries the weekly approval-health section: the first digest, then the first
+    one at least a week (less an hour, so the same morning's a week later does) after the last that did.
+    Returns what to restore if posting fails. Only the day's claimed digest asks (see `claim`)."""
+    last = (cast(bytes | None, connection.get(weekly_key(team.name))) or b"").decode()
+    if last and (now - datetime.fromisoformat(last)).total_seconds() < WEEK_SECONDS - 3600:
+        return None
+    connection.set(weekly_key(team.name), now.isoformat())
+    return last
+
+
+def release_weekly(connection: redis.Redis, team: Team, previous: str) -> None:
+    """Posting failed: the next digest carries the weekly section instead."""
+    if previous:
+        connection.set(weekly_key(team.name), previous)
+    else:
+        connection.delete(weekly_key(team.name))

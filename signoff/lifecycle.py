@@ -20,7 +20,7 @@ from rq import Callback, Retry
 
 from policies.routing import Routing
 from policies.subject import Subject
-from signoff import notify, resumption, signing, timers
+from signoff import allowances, notify, resumption, signing, timers
 from signoff.catalog import ActionType
 from signoff.errors import InvalidParams, NotAllowed, SignoffError, TransitionRefused
 from signoff.models import DECIDABLE, Action, AuditEvent, Mode, Review, Status, person, utcnow
@@ -107,11 +107,17 @@ def apply_routing(rt: Runtime, action: Action, routing: Routing, trusted: dict[s
     by = f"policy:{routing.rule.name}"
     changes.update(decided_by=by, decided_at=utcnow(), signature=signing.sign(
         rt.require_decision_key(), action.id, action.version, action.params, signing.APPROVED, by))
-    return rt.store.transition(
-        action.id, Status.APPROVED, allowed_from={Status.RECEIVED}, changes=changes,
-        event=AuditEvent(action_id=action.id, step="auto_approved", actor=f"policy:{routing.rule.name}",
-                         rule=routing.rule.name, type=action.type),
-    )
+    event = AuditEvent(action_id=action.id, step="auto_approved", actor=by, rule=routing.rule.name, type=action.type)
+    if routing.allowance is not None:  # said in its audit event, its record and (once it ran) the digest
+        allowance = routing.allowance
+        changes["allowance"] = {"id": allowance.id, "author": allowance.author}
+        event = AuditEvent(action_id=action.id, step="allowed", actor=f"allowance:{allowance.id}",
+                           rule=routing.rule.name, type=action.type,
+                           note=f"allowed by {allowance.author}'s allowance {allowance.id} "
+                                f"(until {allowance.expires_at:%Y-%m-%d %H:%M} UTC)")
+        allowances.used(rt, allowance)
+    return rt.store.transition(action.id, Status.APPROVED, allowed_from={Status.RECEIVED}, changes=changes,
+                               event=event)
 
 
 def decide(rt: Runtime, action_id: str, decision: Decision, *, by: str, params: dict[str, Any] | None = None,

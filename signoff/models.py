@@ -99,6 +99,7 @@ class Action(BaseModel):
     waiting: Waiting | None = None
     votes: list[dict[str, str]] = Field(default_factory=list)  # {"by", "at"}: approvals toward a quorum
     run_id: str | None = None  # a paused agent run this tool call belongs to (see signoff.runs)
+    allowance: dict[str, str] | None = None  # {"id", "author"}: the standing allowance that let it run
 
     @property
     def params_hash(self) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from redis.client import Pipeline
 from rq import Retry
 
+from signoff import homes
 from signoff.models import Action, Status
 from signoff.runtime import Runtime
 
@@ -46,9 +47,11 @@ def pending(rt: Runtime, action: Action) -> None:
     # One id per action: the sweep can tell whether a post is already queued or being retried.
     if rt.slack_enabled:
         rt.slack_queue.enqueue(POST_JOB, action.id, retry=SLACK_RETRY, job_id=post_job_id(action.id), result_ttl=0)
+        homes.changed(rt, action)
 
 
 def decided(rt: Runtime, action: Action, pipe: Pipeline | None = None) -> None:
+    homes.changed(rt, action)
     if rt.slack_enabled and action.slack.get("ts") and action.status == Status.APPROVED and action.func:
         # The update will show the run's end if it comes soon, and post its outcome: one job fewer.
         (pipe if pipe is not None else rt.connection).set(outcome_watch_key(action.id), "watching", ex=300)

@@ -96,7 +96,8 @@ if by_policy and (new_status == 'succeeded' or new_status == 'failed') then
   -- Ran without a person's approval: one small entry for the digests, which never read the audit log.
   local unusual = doc['risk'] ~= nil or doc['review'] == 'pending_review' or doc['review'] == 'flagged'
   redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[i + 6], '*', 'i', id, 'a', doc['agent'], 't', doc['type'],
-             'r', doc['rule'] or '', 's', new_status, 'u', unusual and '1' or '0', 'c', doc['score'])
+             'r', doc['rule'] or '', 's', new_status, 'u', unusual and '1' or '0', 'c', doc['score'],
+             'w', doc['allowance'] or '')
 end
 local encoded = cjson.encode(doc)
 redis.call('SET', key, encoded)

@@ -13,12 +13,10 @@ from typing import Any, NoReturn
 
 import redis
 
-from bot.app import build_app, serve_socket_mode
 from bot.client import web_client
 from bot.jobs import JOB_MODULES as SLACK_JOB_MODULES
 from bot.jobs.digests import send_digest, send_due_digests
 from bot.views.digest import digest_text
-from bot.web import serve, serve_workers
 from policies import PolicyError, Subject, explain, load_policy
 from policies.teams import load_teams
 from signoff import lifecycle, retention, tokens
@@ -31,10 +29,7 @@ from signoff.logging import configure_logging
 from signoff.models import Outcome, Status
 from signoff.runtime import SLACK_QUEUE, Runtime
 from signoff.sdk import Signoff
-from signoff_app import cli_format, hook
-from signoff_app.sandbox.run import run_sandbox
-from signoff_app.supervisor import run_stack
-from signoff_app.web import create_web
+from signoff_app import cli_format, cli_health, hook
 from workers.job_class import JOB_MODULES
 from workers.scheduler import run_scheduler
 from workers.worker import recover_abandoned, run_worker
@@ -221,6 +216,11 @@ def cmd_scheduler(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_bot(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
+    # Bolt and the web server are imported by the commands that run them: every other command starts faster.
+    from bot.app import build_app, serve_socket_mode
+    from bot.web import serve, serve_workers
+    from signoff_app.web import create_web
+
     if args.socket:
         serve_socket_mode(rt)
     elif args.workers > 1:
@@ -282,6 +282,8 @@ def cmd_mcp(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_sandbox(_rt: Runtime | None, args: argparse.Namespace, out: Output) -> int:
+    from signoff_app.sandbox.run import run_sandbox
+
     return run_sandbox(port=args.port, bot_port=args.bot_port, agent=not args.no_agent)
 
 
@@ -311,6 +313,8 @@ def cmd_redis(_rt: Runtime | None, args: argparse.Namespace, out: Output) -> int
 
 
 def cmd_up(_rt: Runtime | None, args: argparse.Namespace, out: Output) -> int:
+    from signoff_app.supervisor import run_stack
+
     return run_stack(workers=args.workers)
 
 
@@ -451,7 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
     t = tsub.add_parser("revoke", help="revoke a token by its id")
     t.add_argument("id")
     t.set_defaults(func=cmd_token_revoke)
-    extra_json = [token, *tsub.choices.values()]
+    extra_json = [token, *tsub.choices.values(), *cli_health.add_commands(sub, psub, _since)]
 
     p = sub.add_parser("hook", help="a coding agent's pre-tool hook, answered by policy and people")
     hsub = p.add_subparsers(dest="hook_command", required=True, metavar="AGENT")

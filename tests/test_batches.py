@@ -96,8 +96,10 @@ def test_a_large_batch_stays_within_slacks_limits_and_pages_its_review(
                                            if v.view.get("callback_id") == "signoff_batch_review_modal"), None))
     groups = [b for b in modal.view["blocks"] if b.get("block_id", "").startswith("items:")]
     assert [len(g["element"]["options"]) for g in groups] == [10] * 5
-    sandbox.interactions.click_in_view(modal.id, "signoff_batch_page", ALICE)
+    sandbox.interactions.click_in_view(modal.id, "signoff_batch_page_next", ALICE)
     sandbox.wait_for(lambda: "Page 2 of 3" in text_of(modal.view["blocks"]))
+    sandbox.interactions.click_in_view(modal.id, "signoff_batch_page_next", ALICE)  # the middle page: both ways
+    sandbox.wait_for(lambda: "Page 3 of 3" in text_of(modal.view["blocks"]))
     assert Batches(rt.connection).get(rt.store.newest(limit=1)[0].batch_id or "").status == "sent"
 
 

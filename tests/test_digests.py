@@ -167,3 +167,25 @@ def test_a_team_may_skip_an_empty_digest(rt, workers, teams_env, tmp_path, sandb
     _digest_worker(workers, teams_env)
     assert _run_digests(rt, MONDAY_9_BERLIN) == ["ops"]
     assert _digests(sandbox) == [] and sandbox.calls_to("chat.postMessage") == []
+
+
+def test_once_a_week_the_digest_carries_approval_health_and_names_rubber_stamps(
+        rt, workers, teams_env, sandbox, bot) -> None:
+    from tests.history import History
+
+    history = History()
+    for n in range(60):  # Thursday 1 October: 60 held, every one approved as asked
+        history.held(f"s{n}", n * 100, rule="stamped", type="update_crm")
+        history.decided(f"s{n}", n * 100 + 30, "approved", "slack:U0DAN")
+    history.write(rt.connection)
+    _digest_worker(workers, teams_env)
+
+    assert _run_digests(rt, "2026-10-02T07:00:00+00:00") == ["ops"]  # Friday 09:00 Berlin (summer: UTC+2)
+    assert _run_digests(rt, "2026-10-05T07:00:00+00:00") == ["ops"]  # Monday
+    assert _run_digests(rt, "2026-10-09T07:00:00+00:00") == ["ops"]  # a week after the first
+    friday, monday, next_friday = (text_of(m.blocks) for m in _digests(sandbox))
+    assert "*Approval health, last 7 days*" in friday
+    assert "*stamped*: 60 requests, 100% approved as asked, median 30 s" in friday
+    assert "rule stamped: 60 of 60 decisions were plain approvals (100%)" in friday
+    assert "Approval health" not in monday
+    assert "*Approval health, last 7 days*" in next_friday and "stamped" not in next_friday  # last week held nothing

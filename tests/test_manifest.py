@@ -34,6 +34,9 @@ def test_manifest_points_slack_at_the_bots_endpoints_and_command() -> None:
     assert manifest["settings"]["interactivity"]["request_url"].endswith(EVENTS_PATH)
     [command] = manifest["features"]["slash_commands"]
     assert command["command"] == "/signoff" and command["url"].endswith(EVENTS_PATH)
+    assert manifest["settings"]["event_subscriptions"]["request_url"].endswith(EVENTS_PATH)
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     needed = {"chat:write", "commands", "im:write", "channels:read", "groups:read", "usergroups:read"}
     assert needed <= set(manifest["oauth_config"]["scopes"]["bot"])
 

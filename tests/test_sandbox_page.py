@@ -243,3 +243,58 @@ def test_slash_replies_and_personas_read_right_at_every_width(rt: Any, browser: 
         assert page.evaluate("document.scrollingElement.scrollWidth") <= width
     finally:
         context.close()
+
+
+def test_approve_and_allow_similar_then_the_digest_names_the_allowance(
+        rt: Any, page: Any, sandbox: Any, demo_worker: Any, slack_env: dict[str, str], tmp_path: Any) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from playwright.sync_api import expect
+
+    from tests.conftest import ROOT
+
+    ticket = send_email.request(to="sarah@client.com", subject="Your order", body="It shipped.", agent="support-bot",
+                                reason="Sarah asked where her order is")
+    message = _message(page, ticket.id)
+    message.get_by_role("button", name="More actions").click()
+    page.get_by_role("menuitem", name="Approve and allow similar for 7 days").click()
+    dialog = page.locator('[data-view="signoff_allow_modal"]')
+    expect(dialog).to_contain_text("for 7 days, lets support-bot's similar send_email requests run without asking")
+    dialog.get_by_label("body = 'It shipped.'").uncheck()  # the body may differ; recipient domain and subject not
+    dialog.locator('[data-block="allow_reason"]').fill("order-status replies")
+    dialog.locator('[data-submit="yes"]').click()
+    expect(dialog).to_be_hidden()
+    expect(message).to_contain_text("Approved by @alice")
+
+    similar = send_email.request(to="tom@client.com", subject="Your order", body="Tracking number: 42",
+                                 agent="support-bot", reason="Tom asked where his order is")
+    assert wait_status(rt, similar.id, Status.SUCCEEDED).allowance["author"] == "slack:U0ALICE"  # type: ignore[index]
+    other = send_email.request(to="eve@elsewhere.example", subject="Your order", body="x", agent="support-bot",
+                               reason="r")
+    wait_status(rt, other.id, Status.PENDING_APPROVAL)  # another domain still asks
+
+    teams = tmp_path / "teams.yml"
+    teams.write_text("teams:\n  - name: ops\n    channel: '#approvals'\n")
+    subprocess.run([sys.executable, "-m", "signoff_app.cli", "digest", "--team", "ops"], cwd=ROOT, check=True,
+                   env={**os.environ, **slack_env, "SIGNOFF_TEAMS": str(teams), "SIGNOFF_POLICY": "demo"})
+    digest = page.locator(".message", has_text="Daily digest for ops")
+    expect(digest).to_contain_text("Allowed by @alice's allowance (1 action)")
+    sections = digest.locator(".b-section").all_inner_texts()
+    heading = next(i for i, text in enumerate(sections) if "Allowed by @alice's allowance" in text)
+    assert similar.id in sections[heading + 1]  # listed under it
+
+
+def test_the_home_tab_on_the_page_lists_and_decides(rt: Any, page: Any, demo_worker: Any) -> None:
+    from playwright.sync_api import expect
+
+    ticket = _refund()
+    wait_status(rt, ticket.id, Status.PENDING_APPROVAL)
+    page.get_by_role("button", name="⌂ Home").click()
+    home = page.locator("#home")
+    expect(home).to_contain_text("Waiting for you (1)")
+    expect(home).to_contain_text("Issue refund of 1,200 USD for cus_4410")
+    home.locator(f'[data-block-id="home_{ticket.id}"]').get_by_role("button", name="Approve").click()
+    assert wait_status(rt, ticket.id, Status.SUCCEEDED).decided_by == "slack:U0ALICE"
+    expect(home).to_contain_text("Nothing waits for you.")

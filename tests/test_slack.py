@@ -36,7 +36,12 @@ def test_request_to_approval_click_runs_once_and_updates_the_message(rt, sandbox
                                                             "text": "Send email to sarah@acme.com — Q3 budget"}}
     shown = text_of(message.blocks)
     assert "Sarah asked for the Q3 numbers" in shown and "external-communications" in shown
-    assert [e["text"]["text"] for e in message.blocks[-1]["elements"]] == ["Approve", "Edit", "Reject"]
+    assert [e["text"]["text"] for e in message.blocks[-1]["elements"] if e["type"] == "button"] == [
+        "Approve", "Edit", "Reject"]
+    [menu] = [e for e in message.blocks[-1]["elements"] if e["type"] == "overflow"]  # beside them: allow similar
+    assert [o["text"]["text"] for o in menu["options"]] == [
+        "Approve and allow similar for 1 day", "Approve and allow similar for 7 days",
+        "Approve and allow similar for 30 days"]
 
     status, _ = sandbox.interactions.click(message, "signoff_approve", ALICE)
     assert status == 200

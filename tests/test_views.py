@@ -147,3 +147,43 @@ def test_a_quorum_action_offers_no_edit_that_it_would_refuse() -> None:
     buttons = [b["text"]["text"] for b in approval_blocks(quorum)[-1]["elements"]]
     assert buttons == ["Approve", "Reject"]
     assert [b["text"]["text"] for b in approval_blocks(_action())[-1]["elements"]] == ["Approve", "Edit", "Reject"]
+
+
+def test_approve_and_allow_similar_is_offered_only_where_the_rule_allows_it() -> None:
+    from bot.views.allow import allow_modal
+    from policies.loader import parse_policy
+    from policies.waiting import waiting_for
+
+    policy = parse_policy("""
+rules:
+  - {name: mail, match: {type: send_email}, mode: approve}
+  - {name: money, match: {category: financial}, mode: approve, no_allowances: true}
+  - {name: pair, match: {type: drop_table}, mode: approve, approvals: 2}
+  - {name: later, match: {type: update_crm}, mode: batch}
+  - {name: rest, mode: auto}
+""")
+    now = datetime.now(UTC)
+    allowed = {rule.name: waiting_for(policy, rule, now).allow_similar for rule in policy.rules}
+    assert allowed == {"mail": True, "money": False, "pair": False, "later": True, "rest": False}
+
+    def menus(action: Action) -> list[str]:
+        return [e["type"] for e in approval_blocks(action)[-1]["elements"] if e["type"] == "overflow"]
+
+    many = {f"p{n}": n for n in range(15)} | {"to": "a@client.com", "note": "x" * 200}
+    offered = _action(params=many, waiting=waiting_for(policy, policy.rules[0], now), rule="mail")
+    assert menus(offered) == ["overflow"]
+    assert menus(_action(waiting=waiting_for(policy, policy.rules[1], now))) == []
+    modal = allow_modal(offered, 7, {"channel": "C1", "ts": "1.2"})
+    assert check_view(modal) == []  # ten checkboxes at most; a long text is never offered as "must equal"
+    [boxes] = [b["element"] for b in modal["blocks"] if b.get("block_id") == "must_match"]
+    assert len(boxes["options"]) == 10 and all("note" not in o["text"]["text"] for o in boxes["options"])
+
+
+@pytest.mark.parametrize("action", CASES.values(), ids=CASES.keys())
+def test_every_allow_similar_modal_fits_slacks_limits(action: Action) -> None:
+    from bot.views.allow import allow_modal
+    from policies.waiting import Waiting
+
+    allowing = action.model_copy(update={"waiting": Waiting(deadline_at=datetime.now(UTC), allow_similar=True)})
+    assert check_blocks(approval_blocks(allowing)) == []
+    assert check_view(allow_modal(allowing, 30, {"channel": "C1", "ts": "1.2"})) == []

@@ -12,7 +12,7 @@ from signoff.jobs import is_allowed
 
 #: The jobs defined here; the composition root adds the Slack app's (bot.jobs).
 JOB_MODULES = ("workers.jobs", "workers.batch_jobs", "workers.deadline_jobs", "workers.maintenance",
-               "workers.run_jobs")
+               "workers.run_jobs", "workers.allowance_jobs")
 
 
 class RefusedJob(SignoffError):

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from rq.job import Job
 
 from policies.routing import route
-from signoff import lifecycle, notify, registry, resumption, runs
+from signoff import allowances, lifecycle, notify, registry, resumption, runs
 from signoff.errors import InvalidParams, TransitionRefused
 from signoff.job_runtime import job_runtime, runtime_for
 from signoff.jobs import signoff_job
@@ -63,7 +63,8 @@ def process_action(action_id: str) -> str:
         except (InvalidParams, LookupError) as refused:
             failed = lifecycle.fail(rt, action_id, str(refused), retrying=False)
             return str(failed.status if failed else action.status)
-        routing = route(rt.policy, rt.signals, lifecycle.subject(action.model_copy(update=trusted)))
+        routing = route(rt.policy, rt.signals, lifecycle.subject(action.model_copy(update=trusted)),
+                        allowances=lambda: allowances.active(rt))
         action = lifecycle.apply_routing(rt, action, routing, trusted)
         log.info("routed", action_id=action_id, status=action.status, rule=action.rule, risk=action.risk)
         if action.status == Status.PENDING_APPROVAL and routing.paused:

@@ -2,4 +2,4 @@
 composition root, so the workers never import the Slack app)."""
 
 #: Modules defining the Slack app's jobs, for the worker to load.
-JOB_MODULES = ("bot.jobs.slack", "bot.jobs.digests")
+JOB_MODULES = ("bot.jobs.slack", "bot.jobs.digests", "bot.jobs.home")

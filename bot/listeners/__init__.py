@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.authz import MembershipCache
-from bot.listeners import batches, commands, decisions, digests, edits
+from bot.listeners import allowances, batches, commands, decisions, digests, edits, home
 from signoff.runtime import Runtime
 
 
@@ -15,3 +15,5 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
     commands.register(app, rt, members)
     batches.register(app, rt, members)
     digests.register(app, rt, members)
+    allowances.register(app, rt, members)
+    home.register(app, rt, members)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -65,7 +66,7 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
         client.views_open(trigger_id=body["trigger_id"], view=review_modal(batch, pending_items(rt, batch),
                                                                            int(page or 0)))
 
-    @app.action(PAGE)
+    @app.action(re.compile(f"^{PAGE}_(prev|next)$"))
     def turn_page(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         ack()
         batch_id, _, page = body["actions"][0]["value"].partition(":")

@@ -25,7 +25,8 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
     @app.action(APPROVE)
     def approve(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
         action_id, version = parse_value(body["actions"][0]["value"])
-        user, channel = body["user"]["id"], body["channel"]["id"]
+        # From the Home tab there is no channel: a refusal is told in the action's own channel.
+        user, channel = body["user"]["id"], (body.get("channel") or {}).get("id")
 
         decided: list[Action] = []
 

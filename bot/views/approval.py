@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.views.blocks import Block, button, context, divider, fields, header, quote, section
+from bot.views.blocks import Block, button, context, divider, fields, header, plain_text, quote, section
 from bot.views.text import (
     FALLBACK_TEXT,
     SHORT_VALUE,
+    count,
     cut,
     escape,
     humanize,
@@ -20,6 +21,8 @@ from bot.views.text import (
 from signoff.models import Action, Status
 
 APPROVE, EDIT, REJECT, SHOW_FULL = "signoff_approve", "signoff_edit", "signoff_reject", "signoff_show_full"
+ALLOW_SIMILAR = "signoff_allow_similar"
+ALLOW_DAYS = (1, 7, 30)
 MAX_PARAM_FIELDS = 20
 MAX_SHOW_BUTTONS = 5
 
@@ -126,7 +129,16 @@ def _decision_buttons(action: Action) -> Block:
         button("Approve", APPROVE, value, style="primary"),
         *([] if quorum else [button("Edit", EDIT, value)]),
         button("Reject", REJECT, value, style="danger", confirm=confirm),
+        *([allow_similar_menu(action)] if action.waiting is not None and action.waiting.allow_similar else []),
     ]}
+
+
+def allow_similar_menu(action: Action) -> dict[str, Any]:
+    """Beside Approve: approve this one and let similar ones run for a while (a standing allowance).
+    Offered only where the rule allows it: never on money rules that forbid it, never on a quorum."""
+    return {"type": "overflow", "action_id": ALLOW_SIMILAR, "options": [
+        {"text": plain_text(f"Approve and allow similar for {count(days, 'day')}"),
+         "value": f"{action.id}:{action.version}:{days}"} for days in ALLOW_DAYS]}
 
 
 def _edits(action: Action) -> str:

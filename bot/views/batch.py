@@ -95,8 +95,9 @@ def review_modal(batch: Batch, waiting: list[Action], page: int) -> dict[str, An
                                "initial_option": rest[0]}})
     blocks.append({"type": "input", "block_id": NOTE_BLOCK, "optional": True, "label": plain("Note for the agent"),
                    "element": {"type": "plain_text_input", "action_id": CHOICE, "max_length": 2000}})
-    navigation = [button("< Previous", PAGE, f"{batch.id}:{page - 1}")] if page > 0 else []
-    navigation += [button("Next >", PAGE, f"{batch.id}:{page + 1}")] if page < pages - 1 else []
+    # Slack refuses two elements of one block with the same action_id: each direction has its own.
+    navigation = [button("< Previous", f"{PAGE}_prev", f"{batch.id}:{page - 1}")] if page > 0 else []
+    navigation += [button("Next >", f"{PAGE}_next", f"{batch.id}:{page + 1}")] if page < pages - 1 else []
     if navigation:
         blocks.append({"type": "actions", "block_id": "pages", "elements": navigation})
     return {"type": "modal", "callback_id": REVIEW_CALLBACK, "title": plain("Review batch", MODAL_TITLE),

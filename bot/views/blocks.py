@@ -13,6 +13,11 @@ def plain(text: str, limit: int = HEADER_TEXT, emoji: bool = True) -> dict[str, 
     return {"type": "plain_text", "text": cut(text, limit), "emoji": emoji}
 
 
+def plain_text(text: str) -> dict[str, Any]:
+    """Our own short text for an option or a label (75 characters at most, as Slack's options allow)."""
+    return plain(text, 75)
+
+
 def verbatim(text: str, limit: int = SECTION_TEXT) -> dict[str, Any]:
     """Agent text shown exactly as written: plain_text renders no markup, mention or emoji shortcode."""
     return plain(clean(text) or " ", limit, emoji=False)

@@ -7,9 +7,11 @@ from bot.views.blocks import Block, button, context, divider, header, section
 from bot.views.text import count, humanize, mrkdwn, person
 from signoff.digests import SHOWN, Digest
 from signoff.models import Action, Status
+from signoff.stats import Health
 
 FLAG, UNDO = "signoff_flag", "signoff_request_undo"
 MAX_ITEMS = SHOWN
+MAX_ALLOWANCE_AUTHORS = 5  # headings; with the items, the message stays within Slack's 50 blocks
 
 
 def empty_text(digest: Digest) -> str:
@@ -39,8 +41,19 @@ def digest_blocks(digest: Digest) -> list[Block]:
         per_agent.setdefault(agent, []).append(f"{humanize(kind).lower()} x {times:,}")
     counts = "\n".join(f"*{mrkdwn(agent, 80)}*: {', '.join(kinds)}" for agent, kinds in per_agent.items())
     blocks: list[Block] = [header(headline(digest)), section(counts), divider()]
-    for action in digest.shown[:MAX_ITEMS]:
+    shown = digest.shown[:MAX_ITEMS]
+    for action in [a for a in shown if a.allowance is None]:
         blocks.append(section(_item(action), accessory=button("Flag", FLAG, action.id)))
+    # What a reviewer's standing allowance let through, under that reviewer's name: they said yes to it.
+    authors = sorted(digest.allowed, key=lambda a: -digest.allowed[a])
+    for author in authors[:MAX_ALLOWANCE_AUTHORS]:
+        blocks.append(section(f"Allowed by {person(author)}'s allowance ({count(digest.allowed[author], 'action')}):"))
+        blocks += [section(_item(a), accessory=button("Flag", FLAG, a.id)) for a in shown
+                   if a.allowance and a.allowance.get("author") == author]
+    if len(authors) > MAX_ALLOWANCE_AUTHORS:
+        rest = sum(digest.allowed[a] for a in authors[MAX_ALLOWANCE_AUTHORS:])
+        blocks.append(context(f"and {count(rest, 'action')} allowed by other people's allowances: "
+                              "`signoff allow list`"))
     if digest.count > MAX_ITEMS:
         blocks.append(context(f"and {digest.count - MAX_ITEMS:,} more: "
                               f"`signoff digest --team {digest.team.name} --dry-run` lists them all"))
@@ -55,7 +68,9 @@ def digest_text(digest: Digest) -> str:
     lines = [headline(digest)]
     counts = sorted(digest.per_agent_and_type.items())
     lines += [f"  {agent}: {humanize(kind).lower()} x {n}" for (agent, kind), n in counts]
+    lines += [f"  allowed by {author}'s allowance: {count(n, 'action')}" for author, n in digest.allowed.items()]
     lines += [f"  [{a.status}{', ' + a.review if a.review != 'none' else ''}] {summary(a)} ({a.agent}, {a.id})"
+              + (f" allowed by {a.allowance['author']}'s allowance" if a.allowance else "")
               for a in digest.shown]
     return "\n".join(lines)
 
@@ -63,3 +78,24 @@ def digest_text(digest: Digest) -> str:
 def flagged_text(action: Action, by: str, owner_told: bool) -> str:
     told = "Its owner has been told." if owner_told else "The agent has no registered owner to tell."
     return f"{person(by)} flagged *{mrkdwn(summary(action), 300)}* (`{action.id}`). {told}"
+
+
+MAX_WEEKLY_RULES = 10
+
+
+def weekly_blocks(health: Health, rules: list[str] | None) -> list[Block]:
+    """The weekly approval-health section: the team's rules' figures, and the rubber-stamp warnings."""
+    watched = [r for r in sorted(health.rules.values(), key=lambda r: -r.requests)
+               if rules is None or r.rule in rules]
+    lines = []
+    for r in watched[:MAX_WEEKLY_RULES]:
+        f = r.figures()
+        median = f"median {f['median_seconds']:.0f} s" if f["median_seconds"] is not None else "none decided"
+        approved = f"{f['approved']:.0%} approved as asked" if f["approved"] is not None else "none decided yet"
+        lines.append(f"*{mrkdwn(r.rule, 80)}*: {count(r.requests, 'request')}, {approved}, {median}")
+    warnings = [w for w in health.warnings() if w.about == "reviewer" or rules is None or w.name in rules]
+    blocks: list[Block] = [divider(), section("*Approval health, last 7 days*\n" + ("\n".join(lines) or
+                                                                                    "No rule held anything."))]
+    blocks += [section(f":warning: {mrkdwn(w.text, 600)}\n→ {mrkdwn(w.advice, 600)}") for w in warnings[:5]]
+    blocks.append(context("`signoff stats --since 7d` has every figure; `signoff policy suggest` proposes rules"))
+    return blocks

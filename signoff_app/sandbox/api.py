@@ -50,6 +50,7 @@ class WebApi:
             "chat.postEphemeral": self.chat_post_ephemeral,
             "views.open": self.views_open,
             "views.update": self.views_update,
+            "views.publish": self.views_publish,
             "conversations.open": self.conversations_open,
             "conversations.members": self.conversations_members,
             "conversations.history": self.conversations_history,
@@ -139,6 +140,23 @@ class WebApi:
         view = _view(args)
         _require_view_ok(view)
         existing.view = view
+        return {"view": {"id": existing.id, **view}}
+
+    def views_publish(self, args: dict[str, Any]) -> Reply:
+        user = args.get("user_id") or ""
+        if user not in self.ws.users:
+            raise SlackError("user_not_found")
+        view = _view(args)
+        if view.get("type") != "home":
+            raise SlackError("invalid_arguments", response_metadata={"messages": ["view type must be home"]})
+        _require_view_ok(view)
+        existing = self.ws.views.get(self.ws.homes.get(user, ""))
+        if existing is None:
+            existing = View(self.ws.next_id("V"), user, view, "")
+            self.ws.views[existing.id] = existing
+            self.ws.homes[user] = existing.id
+        existing.view = view
+        self.ws.home_publishes += 1
         return {"view": {"id": existing.id, **view}}
 
     def conversations_open(self, args: dict[str, Any]) -> Reply:

@@ -32,18 +32,29 @@ def _check_element(element: dict[str, Any], where: str, problems: list[str]) -> 
     for option in element.get("options", []):
         if _text_len(option.get("text")) > 75 or len(option.get("value", "")) > 150:
             problems.append(f"{where}: option text over 75 or value over 150 characters")
-    most = 10 if element.get("type") in ("checkboxes", "radio_buttons") else 100
+    most = {"checkboxes": 10, "radio_buttons": 10, "overflow": 5}.get(element.get("type", ""), 100)
     if len(element.get("options", [])) > most:
         problems.append(f"{where}: more than {most} options")
+    if element.get("type") in ("checkboxes", "overflow") and not element.get("options"):
+        problems.append(f"{where}: a {element['type']} needs at least one option")
+    initial = [o.get("value") for o in element.get("initial_options", [])]
+    if any(value not in [o.get("value") for o in element.get("options", [])] for value in initial):
+        problems.append(f"{where}: an initial option that is not one of the options")
 
 
 def check_blocks(blocks: list[dict[str, Any]], limit: int = MAX_MESSAGE_BLOCKS) -> list[str]:
     problems: list[str] = []
     if len(blocks) > limit:
         problems.append(f"more than {limit} blocks ({len(blocks)})")
+    block_ids = [b["block_id"] for b in blocks if b.get("block_id")]
+    if len(block_ids) != len(set(block_ids)):
+        problems.append("a block_id is used twice (each must be unique in a message or view)")
     for n, block in enumerate(blocks):
         where = f"blocks[{n}]"
         kind = block.get("type")
+        action_ids = [e.get("action_id") for e in block.get("elements", []) if e.get("action_id")]
+        if len(action_ids) != len(set(action_ids)):
+            problems.append(f"{where}: an action_id is used twice in one block")
         if len(block.get("block_id", "")) > 255:
             problems.append(f"{where}: block_id over 255 characters")
         if kind == "header" and _text_len(block.get("text")) > 150:
@@ -75,6 +86,7 @@ def check_blocks(blocks: list[dict[str, Any]], limit: int = MAX_MESSAGE_BLOCKS) 
 
 
 def check_view(view: dict[str, Any]) -> list[str]:
+    """A modal's or a Home tab's view: 100 blocks at most, as Slack allows both."""
     problems = check_blocks(view.get("blocks", []), MAX_MODAL_BLOCKS)
     for key in ("title", "submit", "close"):
         if _text_len(view.get(key)) > 24:

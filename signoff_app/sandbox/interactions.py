@@ -54,17 +54,20 @@ class Interactions:
         body = urllib.parse.urlencode({"payload": json.dumps(payload)})
         return self.sandbox.send_to_bot(body, FORM, **send)
 
-    def click(self, message: Message, action_id: str, user_id: str, **send: Any) -> tuple[int, str]:
-        """A person clicks the button `action_id` of a message: Slack's `block_actions`."""
-        return self._post_payload(self.click_payload(message, action_id, user_id), **send)
+    def click(self, message: Message, action_id: str, user_id: str, block_id: str | None = None,
+              selected: str | None = None, **send: Any) -> tuple[int, str]:
+        """A person clicks the button `action_id` of a message (in `block_id`, where several blocks have
+        one), or picks the option `selected` of a menu: Slack's `block_actions`."""
+        return self._post_payload(self.click_payload(message, action_id, user_id, block_id, selected), **send)
 
     def signed_click(self, message: Message, action_id: str, user_id: str) -> tuple[str, dict[str, str]]:
         """The body and headers of a click, signed as Slack signs it, for a caller that sends it itself."""
         body = urllib.parse.urlencode({"payload": json.dumps(self.click_payload(message, action_id, user_id))})
         return body, {"Content-Type": FORM, **self.sandbox.sign(body)}
 
-    def click_payload(self, message: Message, action_id: str, user_id: str) -> dict[str, Any]:
-        element, block_id = _find_element(message.blocks, action_id)
+    def click_payload(self, message: Message, action_id: str, user_id: str, block_id: str | None = None,
+                      selected: str | None = None) -> dict[str, Any]:
+        element, block_id = _find_element(message.blocks, action_id, block_id)
         channel = self.ws.channels[message.channel]
         payload = {
             **self._envelope("block_actions", user_id),
@@ -75,25 +78,32 @@ class Interactions:
                         "user": message.user, "thread_ts": message.thread_ts},
             "state": {"values": {}},
             "response_url": f"{self.sandbox.url}response/{channel.id}/{user_id}",
-            "actions": [{"type": element["type"], "action_id": action_id, "block_id": block_id,
-                         "text": element.get("text"), "value": element.get("value", ""),
-                         "action_ts": f"{time.time():.6f}"}],
+            "actions": [_acted(element, action_id, block_id, selected)],
         }
         return payload
 
-    def click_in_view(self, view_id: str, action_id: str, user_id: str, **send: Any) -> tuple[int, str]:
-        """A person clicks a button inside an open modal (e.g. a page of a long list)."""
+    def click_in_view(self, view_id: str, action_id: str, user_id: str, block_id: str | None = None,
+                      selected: str | None = None, **send: Any) -> tuple[int, str]:
+        """A person clicks a button inside an open modal (e.g. a page of a long list) or their Home tab."""
         opened = self.ws.views[view_id]
-        element, block_id = _find_element(opened.view.get("blocks", []), action_id)
+        element, block_id = _find_element(opened.view.get("blocks", []), action_id, block_id)
         payload = {
             **self._envelope("block_actions", user_id),
             "container": {"type": "view", "view_id": view_id},
             "view": {**opened.view, "id": view_id, "hash": f"{view_id}-hash", "state": {"values": {}}},
-            "actions": [{"type": element["type"], "action_id": action_id, "block_id": block_id,
-                         "text": element.get("text"), "value": element.get("value", ""),
-                         "action_ts": f"{time.time():.6f}"}],
+            "actions": [_acted(element, action_id, block_id, selected)],
         }
         return self._post_payload(payload, **send)
+
+    def open_home(self, user_id: str, **send: Any) -> tuple[int, str]:
+        """A person opens the app's Home tab: the Events API's `app_home_opened`, as Slack sends it."""
+        event = {"type": "app_home_opened", "user": user_id, "channel": self.ws.im_with([user_id]).id, "tab": "home",
+                 "event_ts": f"{time.time():.6f}"}
+        body = json.dumps({"token": "unused-legacy-token", "team_id": self.ws.team_id, "api_app_id": APP_ID,
+                           "event": event, "type": "event_callback", "event_id": self.ws.next_id("Ev"),
+                           "event_time": int(time.time()), "authorizations": [
+                               {"team_id": self.ws.team_id, "user_id": "U0SIGNOFF", "is_bot": True}]})
+        return self.sandbox.send_to_bot(body, "application/json", **send)
 
     def submit(self, view_id: str, user_id: str, values: dict[str, Any], **send: Any) -> tuple[int, str]:
         """A person submits a modal: Slack's `view_submission`. `values` maps block ids to what was entered."""
@@ -141,13 +151,27 @@ class Interactions:
             self.sandbox.changed.notify_all()
 
 
-def _find_element(blocks: list[dict[str, Any]], action_id: str) -> tuple[dict[str, Any], str]:
+def _find_element(blocks: list[dict[str, Any]], action_id: str,
+                  block_id: str | None = None) -> tuple[dict[str, Any], str]:
     for block in blocks:
+        if block_id is not None and block.get("block_id") != block_id:
+            continue
         elements = block.get("elements", []) if block.get("type") == "actions" else [block.get("accessory") or {}]
         for element in elements:
             if element.get("action_id") == action_id:
                 return element, block.get("block_id", "")
     raise KeyError(f"no element with action_id {action_id!r} in this message")
+
+
+def _acted(element: dict[str, Any], action_id: str, block_id: str, selected: str | None) -> dict[str, Any]:
+    """What Slack says was clicked: a button's value, or the option picked from a menu."""
+    acted = {"type": element["type"], "action_id": action_id, "block_id": block_id, "action_ts": f"{time.time():.6f}"}
+    if element["type"] in ("overflow", "static_select"):
+        option = next((o for o in element.get("options", []) if o["value"] == selected), None)
+        if option is None:
+            raise KeyError(f"no option {selected!r} in the menu {action_id!r}")
+        return {**acted, "selected_option": option}
+    return {**acted, "text": element.get("text"), "value": element.get("value", "")}
 
 
 def _state_of(element: dict[str, Any], entered: Any) -> dict[str, dict[str, Any]]:

@@ -47,7 +47,8 @@ def state(sandbox: SlackSandbox, user: str) -> dict[str, Any]:
         messages = [asdict(m) for m in ws.messages
                     if m.channel in visible and (m.ephemeral_to is None or m.ephemeral_to == user)]
         view = next(({"id": v.id, **v.view} for v in reversed(list(ws.views.values()))
-                     if v.user == user and not v.closed), None)
+                     if v.user == user and not v.closed and v.view.get("type") != "home"), None)
+        home = ws.views.get(ws.homes.get(user, ""))
         return {
             "me": user,
             "users": [{"id": u.id, "name": u.name, "real_name": u.real_name, "is_bot": u.is_bot}
@@ -56,20 +57,27 @@ def state(sandbox: SlackSandbox, user: str) -> dict[str, Any]:
             "channels": [{"id": c.id, "name": c.name, "is_im": c.is_im} for c in channels],
             "messages": messages,
             "view": view,
+            "home": {"id": home.id, **home.view} if home else None,
             "version": len(sandbox.calls) + len(ws.messages),
         }
 
 
 def _click(sandbox: SlackSandbox, args: dict[str, Any]) -> Handled:
+    which = {"block_id": args.get("block_id"), "selected": args.get("selected")}
     if args.get("view_id"):
-        status, body = sandbox.interactions.click_in_view(args["view_id"], args["action_id"], args["user"])
+        status, body = sandbox.interactions.click_in_view(args["view_id"], args["action_id"], args["user"], **which)
         return _json({"ok": status == 200, "status": status, "body": body})
     message = next((m for m in sandbox.workspace.messages
                     if m.channel == args["channel"] and m.ts == args["ts"]), None)
     if message is None:
         return _json({"ok": False, "error": "message_not_found"}, 404)
-    status, body = sandbox.interactions.click(message, args["action_id"], args["user"])
+    status, body = sandbox.interactions.click(message, args["action_id"], args["user"], **which)
     return _json({"ok": status == 200, "status": status, "body": body})
+
+
+def _home(sandbox: SlackSandbox, args: dict[str, Any]) -> Handled:
+    status, _ = sandbox.interactions.open_home(args["user"])
+    return _json({"ok": status == 200, "status": status})
 
 
 def _submit(sandbox: SlackSandbox, args: dict[str, Any]) -> Handled:
@@ -90,7 +98,8 @@ def _command(sandbox: SlackSandbox, args: dict[str, Any]) -> Handled:
     return _json({"ok": status == 200, "status": status})
 
 
-_ACTIONS = {"/ui/click": _click, "/ui/submit": _submit, "/ui/close": _close, "/ui/command": _command}
+_ACTIONS = {"/ui/click": _click, "/ui/submit": _submit, "/ui/close": _close, "/ui/command": _command,
+            "/ui/home": _home}
 
 
 def _trusted(sandbox: SlackSandbox, headers: Headers) -> bool:

@@ -69,6 +69,8 @@ class Workspace:
     usergroups: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # id -> (handle, users)
     messages: list[Message] = field(default_factory=list)
     views: dict[str, View] = field(default_factory=dict)
+    homes: dict[str, str] = field(default_factory=dict)  # user -> their Home tab's view id
+    home_publishes: int = 0
     triggers: dict[str, tuple[float, str]] = field(default_factory=dict)  # trigger id -> (issued, user)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))

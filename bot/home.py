@@ -1,0 +1,58 @@
+"""Building and publishing one reviewer's Home tab (see bot.views.home)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any, cast
+
+from slack_sdk import WebClient
+
+from bot.authz import MembershipCache, refusal
+from bot.views.home import PAGE_SIZE, Home, home_view
+from signoff import allowances
+from signoff.keys import PREFIX
+from signoff.models import Status, utcnow
+from signoff.runtime import Runtime
+from signoff.stats import Warning, approval_health
+
+SCANNED = 5000  # waiting actions looked at for one person's tab
+HEALTH_KEY = f"{PREFIX}:home:health"
+HEALTH_SECONDS = 600  # the week's figures are read from the audit log at most this often
+
+
+def page_key(user: str) -> str:
+    return f"{PREFIX}:home:{user}:page"
+
+
+def _health(rt: Runtime) -> dict[str, Any]:
+    """Last 7 and 30 days' figures, shared by every Home tab for a few minutes."""
+    cached = cast(bytes | None, rt.connection.get(HEALTH_KEY))
+    if cached:
+        return dict(json.loads(cached))
+    now = utcnow()
+    figures = {"week": approval_health(rt.connection, since=now - timedelta(days=7)).figures(),
+               "warnings": approval_health(rt.connection, since=now - timedelta(days=30)).figures()["warnings"]}
+    rt.connection.set(HEALTH_KEY, json.dumps(figures), ex=HEALTH_SECONDS)
+    return figures
+
+
+def build(rt: Runtime, members: MembershipCache, user: str, page: int = 0) -> Home:
+    pending = rt.store.newest(Status.PENDING_APPROVAL, limit=SCANNED)
+    mine = [a for a in reversed(pending) if refusal(a, user, members) is None]  # oldest first
+    pages = max((len(mine) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    page = min(max(page, 0), pages - 1)
+    health = _health(rt)
+    week = next((r for r in health["week"]["reviewers"] if r["reviewer"] in (user, f"slack:{user}")), None)
+    admin = user in rt.policy.admins
+    return Home(user=user, waiting=mine[page * PAGE_SIZE:(page + 1) * PAGE_SIZE], total_waiting=len(mine), page=page,
+                allowances=[(a, allowances.uses(rt, a.id)) for a in allowances.mine(rt, user)], week=week,
+                warnings=[Warning(**w) for w in health["warnings"]] if admin else None)
+
+
+def publish(rt: Runtime, client: WebClient, members: MembershipCache, user: str, page: int | None = None) -> None:
+    if page is None:
+        page = int(cast(bytes | None, rt.connection.get(page_key(user))) or 0)
+    else:
+        rt.connection.set(page_key(user), page, ex=86400)
+    client.views_publish(user_id=user, view=home_view(build(rt, members, user, page)))

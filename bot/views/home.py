@@ -1,0 +1,108 @@
+"""Signoff's Home tab: what waits for this reviewer (a page at a time), their allowances, their week,
+and, for the policy's admins, the rubber-stamp warnings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.views.approval import APPROVE, REJECT, summary
+from bot.views.blocks import Block, button, context, divider, header, section
+from bot.views.text import count, mrkdwn, when
+from policies.allowances import Allowance
+from signoff.models import Action
+from signoff.stats import Warning
+
+PAGE_SIZE = 10
+MAX_ALLOWANCES = 10
+MAX_WARNINGS = 5
+HOME_PAGE, OPEN = "signoff_home_page", "signoff_open_action"
+REVOKE = "signoff_revoke_allowance"
+
+
+@dataclass
+class Home:
+    user: str
+    waiting: list[Action]  # this page of what waits for the user, oldest first
+    total_waiting: int
+    page: int = 0
+    allowances: list[tuple[Allowance, int]] = field(default_factory=list)  # with how many each let through
+    week: dict[str, Any] | None = None  # their decisions in the last 7 days (signoff.stats figures)
+    warnings: list[Warning] | None = None  # for admins only
+
+    @property
+    def pages(self) -> int:
+        return max((self.total_waiting + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+
+
+def _waiting_item(action: Action) -> list[Block]:
+    value = f"{action.id}:{action.version}"
+    confirm = {"title": {"type": "plain_text", "text": "Reject this action?"},
+               "text": {"type": "mrkdwn", "text": mrkdwn(summary(action), 250)},
+               "confirm": {"type": "plain_text", "text": "Reject"},
+               "deny": {"type": "plain_text", "text": "Keep it"}, "style": "danger"}
+    risk = f"\n:warning: {mrkdwn('; '.join(action.risk), 300)}" if action.risk else ""
+    return [
+        section(f"*{mrkdwn(summary(action), 300)}*\n{mrkdwn(action.agent, 80)} · rule {mrkdwn(action.rule or '-', 80)}"
+                f" · asked {when(action.created_at)}{risk}"),
+        {"type": "actions", "block_id": f"home_{action.id}", "elements": [
+            button("Approve", APPROVE, value, style="primary"),
+            button("Reject", REJECT, value, style="danger", confirm=confirm),
+            button("Open", OPEN, action.id)]},
+    ]
+
+
+def _pager(home: Home) -> list[Block]:
+    if home.pages <= 1:
+        return []
+    buttons = []
+    if home.page > 0:
+        buttons.append(button("Previous", f"{HOME_PAGE}_prev", str(home.page - 1)))
+    if home.page < home.pages - 1:
+        buttons.append(button("Next", f"{HOME_PAGE}_next", str(home.page + 1)))
+    return [context(f"Page {home.page + 1} of {home.pages}"), {"type": "actions", "block_id": "home_pages",
+                                                               "elements": buttons}]
+
+
+def _allowance_blocks(home: Home) -> list[Block]:
+    blocks: list[Block] = [section("*Your allowances*")]
+    if not home.allowances:
+        return [*blocks, context("None. “Approve and allow similar” beside Approve makes one.")]
+    for allowance, uses in home.allowances[:MAX_ALLOWANCES]:
+        confirm = {"title": {"type": "plain_text", "text": "Revoke this allowance?"},
+                   "text": {"type": "mrkdwn", "text": "Similar actions will wait for a person again."},
+                   "confirm": {"type": "plain_text", "text": "Revoke"},
+                   "deny": {"type": "plain_text", "text": "Keep it"}, "style": "danger"}
+        blocks.append(section(f"{mrkdwn(allowance.describe(), 600)}\nuntil {when(allowance.expires_at)} · "
+                              f"{count(uses, 'action')} let through · `{allowance.id}`",
+                              accessory=button("Revoke", REVOKE, allowance.id, style="danger", confirm=confirm)))
+    if len(home.allowances) > MAX_ALLOWANCES:
+        blocks.append(context(f"and {len(home.allowances) - MAX_ALLOWANCES:,} more: `signoff allow list`"))
+    return blocks
+
+
+def _week(home: Home) -> list[Block]:
+    week = home.week
+    if not week or not week.get("decisions"):
+        return [section("*Your last 7 days*"), context("No decisions.")]
+    median = week.get("median_seconds")
+    glance = week.get("glance")
+    return [section("*Your last 7 days*"),
+            section(f"{count(week['decisions'], 'decision')}, median {median:.0f} s to decide"
+                    + (f", {glance:.0%} in under 5 s" if glance else ""))]
+
+
+def home_view(home: Home) -> dict[str, Any]:
+    blocks: list[Block] = [header("Signoff"),
+                           section(f"*Waiting for you* ({home.total_waiting:,})")]
+    if not home.waiting:
+        blocks.append(context("Nothing waits for you."))
+    for action in home.waiting:
+        blocks += _waiting_item(action)
+    blocks += _pager(home)
+    blocks += [divider(), *_allowance_blocks(home), divider(), *_week(home)]
+    if home.warnings is not None:
+        blocks += [divider(), section("*Approval health* (you are a policy admin)")]
+        blocks += [section(f":warning: {mrkdwn(w.text, 500)}\n→ {mrkdwn(w.advice, 500)}")
+                   for w in home.warnings[:MAX_WARNINGS]] or [context("No rubber-stamp warnings this month.")]
+    return {"type": "home", "blocks": blocks}

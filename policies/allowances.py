@@ -1,0 +1,98 @@
+"""Standing allowances: a reviewer's "approve and allow similar", as the policy engine applies them.
+
+An allowance names one agent, one action type and the rule that held it, and the parameters that must
+match (a value, a recipient domain, a ceiling on a number). It can only relax a rule that holds
+actions for one person's yes (`Rule.allows_allowances`), until it expires. Anything that cannot be
+checked (a parameter missing, of another type, not a finite number) does not match: the action waits.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from policies.subject import Subject
+
+Test = Literal["eq", "le", "domain"]
+
+
+class Requirement(BaseModel):
+    """One parameter a similar action must have: the same value, a recipient in the same domain, or a
+    number no larger."""
+
+    param: str
+    test: Test
+    value: Any
+
+    def describe(self) -> str:
+        if self.test == "domain":
+            return f"{self.param} only to @{self.value}"
+        if self.test == "le":
+            return f"{self.param} ≤ {self.value:g}" if isinstance(self.value, float) else f"{self.param} ≤ {self.value}"
+        return f"{self.param} = {self.value!r}"
+
+    def holds(self, params: dict[str, Any]) -> bool:
+        if self.param not in params:
+            return False
+        value = params[self.param]
+        if self.test == "eq":
+            return bool(value == self.value and type(value) is type(self.value))
+        if self.test == "le":
+            return _finite(value) and _finite(self.value) and value <= self.value
+        domains = email_domains(value)
+        return bool(domains) and all(d == self.value for d in domains)
+
+
+class Allowance(BaseModel):
+    id: str
+    agent: str
+    type: str
+    rule: str
+    requirements: list[Requirement] = Field(default_factory=list)
+    author: str  # who allowed it ("slack:U0ALICE")
+    reason: str = ""
+    created_at: datetime
+    expires_at: datetime
+    from_action: str  # the action whose approval created it
+
+    def describe(self) -> str:
+        must = "; ".join(r.describe() for r in self.requirements) or "any parameters"
+        return f"{self.type} from {self.agent} under rule {self.rule} ({must})"
+
+    def matches(self, subject: Subject, rule: str, now: datetime) -> bool:
+        return (now < self.expires_at and subject.agent == self.agent and subject.type == self.type
+                and rule == self.rule and all(r.holds(subject.params) for r in self.requirements))
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def email_domains(value: Any) -> list[str]:
+    """The domains of an address or a list of addresses; [] when the value is not that."""
+    values = value if isinstance(value, list) else [value]
+    if not values or any(not isinstance(v, str) or "@" not in v for v in values):
+        return []
+    return sorted({v.rsplit("@", 1)[-1].strip().lower() for v in values})
+
+
+def offered(params: dict[str, Any]) -> list[Requirement]:
+    """What a reviewer may tick as "must match", from the action they approve: a recipient's domain,
+    a ceiling at this amount, or this exact short value. Long texts and nested values are not offered."""
+    found = []
+    for name, value in params.items():
+        domains = email_domains(value)
+        if len(domains) == 1:
+            found.append(Requirement(param=name, test="domain", value=domains[0]))
+        elif _finite(value):
+            found.append(Requirement(param=name, test="le", value=value))
+        elif isinstance(value, str | bool | int) and len(str(value)) <= 75 and not domains:
+            found.append(Requirement(param=name, test="eq", value=value))
+    return found
+
+
+def first_match(allowances: list[Allowance], subject: Subject, rule: str, now: datetime) -> Allowance | None:
+    return next((a for a in allowances if a.matches(subject, rule, now)), None)
