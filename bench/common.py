@@ -17,6 +17,8 @@ from typing import Any
 from signoff.embedded_redis import EmbeddedRedis
 
 RESULTS = Path(__file__).resolve().parent / "results"
+#: Every action waits for a person, and no burst pauses the benchmark's agent.
+APPROVE_ALL = str(Path(__file__).resolve().parent / "policies" / "approve_all.yml")
 
 
 @contextmanager
@@ -44,7 +46,7 @@ def write_results(name: str, figures: dict[str, Any]) -> Path:
     return path
 
 
-def sandbox_env(sandbox: Any, policy: str = "approve_all") -> dict[str, str]:
+def sandbox_env(sandbox: Any, policy: str = APPROVE_ALL) -> dict[str, str]:
     """The environment of the processes a benchmark starts against the Slack sandbox; this process
     gets the same policy and quiet logs."""
     os.environ.update(SIGNOFF_POLICY=policy, SIGNOFF_LOG_LEVEL="warning")

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 import redis  # noqa: E402
 from redis.connection import AbstractConnection as Connection  # noqa: E402
 
-from bench.common import private_redis, run  # noqa: E402
+from bench.common import APPROVE_ALL, private_redis, run  # noqa: E402
 
 SAMPLE = 200  # actions per end-to-end count
 AUTO_POLICY = ("allow_no_approval: true  # the auto path, on purpose\n"
@@ -142,9 +142,9 @@ def approve_per_action(sandbox: Any) -> dict[str, Any]:
     from tests.slack_helpers import approval_message
 
     trips_dir = tempfile.mkdtemp(prefix="signoff-bench-trips-")
-    env = {**sandbox_env(sandbox, policy="approve_all"), "SIGNOFF_BENCH_TRIPS_DIR": trips_dir,
+    env = {**sandbox_env(sandbox, policy=APPROVE_ALL), "SIGNOFF_BENCH_TRIPS_DIR": trips_dir,
            "PYTHONPATH": f"{ROOT / 'bench' / 'instrument'}:{ROOT}"}
-    _runtime("approve_all")
+    _runtime(APPROVE_ALL)
     connection = redis.Redis.from_url(os.environ["REDIS_URL"])
     calls_before = len(sandbox.calls)
     with counted(connection) as c:
@@ -200,7 +200,7 @@ def memory_per_pending(connection: redis.Redis, m: int = 1000) -> dict[str, floa
     rq_job = _bytes_of_keys(connection, _not_data) / m
 
     connection.flushall()
-    rt = _runtime("approve_all")
+    rt = _runtime(APPROVE_ALL)
     tickets = [bench_add.request(a=i, b=1, agent="bench", reason="waits for a person") for i in range(m)]
     _drain(rt, QUEUES)  # routed and posted to Slack: really pending
     assert rt.store.count(Status.PENDING_APPROVAL) == m
@@ -230,7 +230,7 @@ def large_history(pending: int) -> dict[str, Any]:
     from signoff.audit import AUDIT_STREAM, read_events
     from signoff.models import Status
 
-    rt = _runtime("approve_all")
+    rt = _runtime(APPROVE_ALL)
     rt.connection.flushall()
     used = lambda: int(rt.connection.info("memory")["used_memory"])  # noqa: E731
     started = used()

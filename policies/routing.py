@@ -56,7 +56,8 @@ def route(policy: Policy, signals: Signals, subject: Subject, now: datetime | No
 
     hold = rule.mode not in RUNS_NOW or bool(risk)
     allowed = None
-    if hold and not risk and allowances is not None and rule.allows_allowances:
+    # `approve_everything` means every action waits for a person: no allowance relaxes that.
+    if hold and not risk and allowances is not None and rule.allows_allowances and not policy.approve_everything:
         # A freeze or closed hours hold what an allowance lets through, as they hold what the rule would run.
         allowed = first_match(allowances(), subject, rule.name, now)
         if allowed is not None and (closed := schedule_risks(rule, now)):

@@ -50,7 +50,7 @@ def waiting_for(policy: Policy, rule: Rule, now: datetime) -> Waiting:
     seconds = sum(level.after for level in chain) if chain else (rule.deadline or policy.defaults.deadline)
     return Waiting(deadline_at=now + timedelta(seconds=seconds), on_expiry=rule.on_expiry or policy.defaults.on_expiry,
                    expiry_note=rule.expiry_note, remind_every=rule.remind_every, chain=chain,
-                   quorum=rule.approvals, allow_similar=rule.allows_allowances)
+                   quorum=rule.approvals, allow_similar=rule.allows_allowances and not policy.approve_everything)
 
 
 def _within(hours: Hours, now: datetime) -> bool:

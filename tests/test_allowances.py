@@ -125,3 +125,21 @@ def test_revoked_it_lets_nothing_more_through(rt, policy_worker) -> None:  # typ
     assert wait_status(rt, _email("bea@client.com"), Status.PENDING_APPROVAL).allowance is None
     with pytest.raises(SignoffError, match="no allowance"):
         allowances.revoke(rt, allowance.id, by="slack:U0BOB")
+
+
+def test_never_where_the_policy_says_approve_everything(rt) -> None:  # type: ignore[no-untyped-def]
+    from policies import Subject
+    from policies.engine import APPROVE_EVERYTHING
+    from policies.loader import parse_policy
+    from policies.routing import route
+    from policies.signals import Signals
+    from policies.waiting import waiting_for
+
+    subject = Subject("send_email", "external_communication", "support-bot", {"to": "bea@client.com"})
+    allowance = Allowance(id="al_1", agent="support-bot", type="send_email", rule="approve_everything",
+                          author="slack:U0ALICE", created_at=utcnow(), expires_at=utcnow() + timedelta(days=1),
+                          from_action="a0", requirements=[Requirement(param="to", test="domain", value="client.com")])
+    everything = parse_policy("approve_everything: true\nrules:\n  - {name: rest, mode: auto}\n")
+    routed = route(everything, Signals(rt.connection), subject, allowances=lambda: [allowance])
+    assert (routed.hold, routed.allowance) == (True, None)
+    assert not waiting_for(everything, APPROVE_EVERYTHING, utcnow()).allow_similar  # nor offered in Slack
