@@ -77,7 +77,9 @@ def _remember_values(group: Group, params: dict[str, Any]) -> None:
     for name, value in params.items():
         domains = email_domains(value)
         if domains:
-            group.domains.setdefault(name, set()).update(domains)
+            # A list of recipients is never suggested on: a `matches` test cannot be evaluated on a list.
+            seen = group.domains.setdefault(name, set())
+            seen.update(domains if isinstance(value, str) else [*domains, "(a list)"])
         elif isinstance(value, int | float) and not isinstance(value, bool):
             group.largest[name] = max(group.largest.get(name, value), value)
 

@@ -138,3 +138,17 @@ def test_no_history_no_suggestion(rt, tmp_path: Path, capsys) -> None:  # type: 
     policy.write_text(POLICY)
     assert cli.main(["policy", "suggest", "--policy", str(policy)]) == 0
     assert capsys.readouterr().out.startswith(f"No suggestions for {policy}")
+
+
+def test_recipients_given_as_lists_are_never_suggested_to_run(rt, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    h = History()
+    for n in range(30):  # always approved, always acme.com, but as a list: a rule on it could not be evaluated
+        h.held(f"l{n}", n * 100, rule="external-communications", agent="news-bot",
+               params={"to": [f"a{n}@acme.com", f"b{n}@acme.com"]})
+        h.decided(f"l{n}", n * 100 + 30, "approved", "slack:U0ALICE")
+    h.write(rt.connection)
+    policy = tmp_path / "policy.yml"
+    policy.write_text(POLICY)
+    assert cli.main(["policy", "suggest", "--policy", str(policy), "--since", START.isoformat()]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"No suggestions for {policy}"), out
