@@ -12,7 +12,7 @@ from bot.authz import MembershipCache, refusal
 from bot.views.home import PAGE_SIZE, Home, home_view
 from signoff import allowances
 from signoff.keys import PREFIX
-from signoff.models import Status, utcnow
+from signoff.models import Status, person, utcnow
 from signoff.runtime import Runtime
 from signoff.stats import Warning, approval_health
 
@@ -26,13 +26,15 @@ def page_key(user: str) -> str:
 
 
 def _health(rt: Runtime) -> dict[str, Any]:
-    """Last 7 and 30 days' figures, shared by every Home tab for a few minutes."""
+    """Last 7 days' figures, and 30 days' warnings where the policy has admins to show them to; shared
+    by every Home tab for a few minutes."""
     cached = cast(bytes | None, rt.connection.get(HEALTH_KEY))
     if cached:
         return dict(json.loads(cached))
     now = utcnow()
+    month = approval_health(rt.connection, since=now - timedelta(days=30)) if rt.policy.admins else None
     figures = {"week": approval_health(rt.connection, since=now - timedelta(days=7)).figures(),
-               "warnings": approval_health(rt.connection, since=now - timedelta(days=30)).figures()["warnings"]}
+               "warnings": month.figures()["warnings"] if month else []}
     rt.connection.set(HEALTH_KEY, json.dumps(figures), ex=HEALTH_SECONDS)
     return figures
 
@@ -43,10 +45,10 @@ def build(rt: Runtime, members: MembershipCache, user: str, page: int = 0) -> Ho
     pages = max((len(mine) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     page = min(max(page, 0), pages - 1)
     health = _health(rt)
-    week = next((r for r in health["week"]["reviewers"] if r["reviewer"] in (user, f"slack:{user}")), None)
+    week = next((r for r in health["week"]["reviewers"] if person(r["reviewer"]) == person(user)), None)
     admin = user in rt.policy.admins
     return Home(user=user, waiting=mine[page * PAGE_SIZE:(page + 1) * PAGE_SIZE], total_waiting=len(mine), page=page,
-                allowances=[(a, allowances.uses(rt, a.id)) for a in allowances.mine(rt, user)], week=week,
+                allowances=allowances.with_uses(rt, allowances.mine(rt, user)), week=week,
                 warnings=[Warning(**w) for w in health["warnings"]] if admin else None)
 
 

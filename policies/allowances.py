@@ -8,12 +8,12 @@ checked (a parameter missing, of another type, not a finite number) does not mat
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from policies.engine import email_domains, is_number
 from policies.subject import Subject
 
 Test = Literal["eq", "le", "domain"]
@@ -41,7 +41,7 @@ class Requirement(BaseModel):
         if self.test == "eq":
             return bool(value == self.value and type(value) is type(self.value))
         if self.test == "le":
-            return _finite(value) and _finite(self.value) and value <= self.value
+            return is_number(value) and is_number(self.value) and value <= self.value
         domains = email_domains(value)
         return bool(domains) and all(d == self.value for d in domains)
 
@@ -67,18 +67,6 @@ class Allowance(BaseModel):
                 and rule == self.rule and all(r.holds(subject.params) for r in self.requirements))
 
 
-def _finite(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def email_domains(value: Any) -> list[str]:
-    """The domains of an address or a list of addresses; [] when the value is not that."""
-    values = value if isinstance(value, list) else [value]
-    if not values or any(not isinstance(v, str) or "@" not in v for v in values):
-        return []
-    return sorted({v.rsplit("@", 1)[-1].strip().lower() for v in values})
-
-
 def offered(params: dict[str, Any]) -> list[Requirement]:
     """What a reviewer may tick as "must match", from the action they approve: a recipient's domain,
     a ceiling at this amount, or this exact short value. Long texts and nested values are not offered."""
@@ -87,7 +75,7 @@ def offered(params: dict[str, Any]) -> list[Requirement]:
         domains = email_domains(value)
         if len(domains) == 1:
             found.append(Requirement(param=name, test="domain", value=domains[0]))
-        elif _finite(value):
+        elif is_number(value):
             found.append(Requirement(param=name, test="le", value=value))
         elif isinstance(value, str | bool | int) and len(str(value)) <= 75 and not domains:
             found.append(Requirement(param=name, test="eq", value=value))

@@ -64,19 +64,32 @@ def _shown(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else repr(value)
 
 
+def is_number(value: Any) -> bool:
+    """A number a rule can compare: not a bool, not NaN or infinite."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def email_domains(value: Any) -> list[str]:
+    """The domains of an address or a list of addresses, lower-cased; [] when the value is not that."""
+    values = value if isinstance(value, list) else [value]
+    if not values or any(not isinstance(v, str) or "@" not in v for v in values):
+        return []
+    return sorted({v.rsplit("@", 1)[-1].lower() for v in values})
+
+
 def _number(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise Unevaluable(f"{name} = {value!r} is not a number")
-    if not math.isfinite(value):
+    if not is_number(value):
         raise Unevaluable(f"{name} = {value!r} is not a finite number")
     return value
 
 
 def _domains(name: str, value: Any) -> list[str]:
-    values = value if isinstance(value, list) else [value]
-    if not values or any(not isinstance(v, str) or "@" not in v for v in values):
+    domains = email_domains(value)
+    if not domains:
         raise Unevaluable(f"{name} = {value!r} is not an email address or a list of them")
-    return [v.rsplit("@", 1)[-1].lower() for v in values]
+    return domains
 
 
 def _condition_miss(condition: Condition, params: dict[str, Any], own_domains: list[str]) -> str | None:

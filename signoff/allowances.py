@@ -17,7 +17,7 @@ from policies.allowances import Allowance, Requirement
 from signoff.errors import SignoffError
 from signoff.keys import PREFIX
 from signoff.logging import log
-from signoff.models import Action, AuditEvent, utcnow
+from signoff.models import Action, AuditEvent, person, utcnow
 from signoff.runtime import Runtime
 
 ALLOWANCES = f"{PREFIX}:allowances"
@@ -95,6 +95,12 @@ def uses(rt: Runtime, allowance_id: str) -> int:
     return int(cast(bytes | None, rt.connection.hget(USES, allowance_id)) or 0)
 
 
+def with_uses(rt: Runtime, found: list[Allowance]) -> list[tuple[Allowance, int]]:
+    """Each allowance with how many actions it let through, in one command."""
+    counts = cast(list[bytes | None], rt.connection.hmget(USES, [a.id for a in found])) if found else []
+    return [(a, int(n or 0)) for a, n in zip(found, counts, strict=True)]
+
+
 def used(rt: Runtime, allowance: Allowance) -> None:
     rt.connection.hincrby(USES, allowance.id, 1)
 
@@ -123,4 +129,4 @@ def expire(rt: Runtime, allowance_id: str) -> Allowance | None:
 
 def mine(rt: Runtime, user: str) -> list[Allowance]:
     """The allowances a Slack user created."""
-    return [a for a in every(rt) if a.author in (user, f"slack:{user}")]
+    return [a for a in every(rt) if person(a.author) == person(user)]

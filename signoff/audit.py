@@ -52,15 +52,21 @@ def _event(entry_id: bytes, fields: dict[bytes, bytes]) -> AuditEvent:
 Entry = tuple[bytes, dict[bytes, bytes]]
 
 
-def stream_pages(connection: redis.Redis, stream: str, start: str, end: str) -> Iterator[list[Entry]]:
+def stream_pages(connection: redis.Redis, stream: str, start: str, end: str,
+                 count: int = PAGE) -> Iterator[list[Entry]]:
     """A stream's entries from `start` to `end` (XRANGE bounds), a page at a time: memory stays the size
     of a page, whatever the stream holds."""
     while True:
-        page = cast(list[Entry], connection.xrange(stream, min=start, max=end, count=PAGE))
+        page = cast(list[Entry], connection.xrange(stream, min=start, max=end, count=count))
         yield page
-        if len(page) < PAGE:
+        if len(page) < count:
             return
         start = "(" + page[-1][0].decode()
+
+
+def since_id(since: datetime | None) -> str:
+    """The first stream entry id at or after `since` ("-": the beginning)."""
+    return f"{int(since.timestamp() * 1000)}-0" if since else "-"
 
 
 def _entries(connection: redis.Redis, start: str, end: str) -> Iterator[AuditEvent]:
@@ -88,8 +94,7 @@ def read_events(
 ) -> Iterator[AuditEvent]:
     if action_id is not None:
         return (e for e in _of_action(connection, action_id) if since is None or e.at >= since)
-    start = f"{int(since.timestamp() * 1000)}-0" if since else "-"
-    return _entries(connection, start, "+")
+    return _entries(connection, since_id(since), "+")
 
 
 def write_export(events: Iterable[AuditEvent], fmt: str, out: TextIO) -> int:

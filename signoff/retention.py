@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, cast
 
-from signoff.audit import decode_entry, entry_time
+from signoff.audit import decode_entry, entry_time, since_id
 from signoff.keys import AUDIT_STREAM, PREFIX, action_key
 from signoff.models import FINAL, Action
 from signoff.runtime import Runtime
@@ -41,7 +41,7 @@ def archive(rt: Runtime, before: datetime, directory: Path) -> Archived:
     done = Archived(audit_entries=_archive_audit(rt, before, directory),
                     actions=_archive_actions(rt, before, directory))
     # The digests' feed is derived from the audit log: older entries are dropped, not exported.
-    rt.connection.xtrim(UNATTENDED_FEED, minid=f"{int(before.timestamp() * 1000)}-0", approximate=False)
+    rt.connection.xtrim(UNATTENDED_FEED, minid=since_id(before), approximate=False)
     if done.actions or done.audit_entries:
         rt.connection.hset(ARCHIVED, mapping={"before": before.isoformat(), "dir": str(directory.resolve())})
     return done
@@ -71,7 +71,7 @@ def _append(directory: Path, kind: str, lines_by_day: dict[str, list[str]]) -> N
 
 
 def _archive_audit(rt: Runtime, before: datetime, directory: Path) -> int:
-    end = f"({int(before.timestamp() * 1000)}-0"
+    end = "(" + since_id(before)
     count = 0
     while True:
         page = cast(list[tuple[bytes, dict[bytes, bytes]]],

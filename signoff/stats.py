@@ -22,14 +22,15 @@ from typing import Any, cast
 
 import redis
 
+from signoff.audit import since_id, stream_pages
 from signoff.keys import AUDIT_STREAM
+from signoff.lifecycle import DEADLINE_ACTOR
 
 GLANCE_SECONDS = 5.0  # decided faster than this: a glance, not a reading
 LONG_MESSAGE = 400  # characters of parameters and reason: more than a glance can read
 RUBBER_STAMP_DECISIONS = 50
 RUBBER_STAMP_SHARE = 0.98
 GLANCING_REVIEWER_APPROVALS = 20  # a reviewer is judged on at least this many approvals
-DEADLINE = "policy:deadline"
 _DECISIONS = {b"approved": "approved", b"edited_and_approved": "edited", b"rejected": "rejected",
               b"expired": "expired"}
 DECISION_STEPS = frozenset(_DECISIONS)
@@ -75,7 +76,7 @@ class Outcomes:
 
     def record(self, step: bytes, actor: str, seconds: float) -> str:
         """Counts one decision event; returns its outcome (the deadline's decisions are expiries)."""
-        outcome = "expired" if actor == DEADLINE else _DECISIONS[step]
+        outcome = "expired" if actor == DEADLINE_ACTOR else _DECISIONS[step]
         setattr(self, outcome, getattr(self, outcome) + 1)
         if outcome != "expired":
             self.times.append(seconds)
@@ -187,13 +188,7 @@ def _raw_pages(connection: redis.Redis, since: datetime | None) -> Iterator[list
     redis-py's per-entry dict building is skipped, which is a third of a plain read's time."""
     raw = redis.Redis(connection_pool=connection.connection_pool)
     raw.set_response_callback("XRANGE", lambda response, **_: response)
-    start = f"{int(since.timestamp() * 1000)}-0" if since else "-"
-    while True:
-        page = cast(list[list[Any]], raw.xrange(AUDIT_STREAM, min=start, max="+", count=PAGE))
-        yield page
-        if len(page) < PAGE:
-            return
-        start = "(" + page[-1][0].decode()
+    return cast(Iterator[list[list[Any]]], stream_pages(raw, AUDIT_STREAM, since_id(since), "+", count=PAGE))
 
 
 def _ms(entry_id: bytes) -> int:

@@ -20,8 +20,8 @@ from typing import Any
 
 import redis
 
-from policies.allowances import email_domains
 from policies.editing import insert_before
+from policies.engine import email_domains, is_number
 from policies.loader import parse_policy
 from policies.rules import Policy, Rule
 from policies.vocabulary import Mode
@@ -80,7 +80,7 @@ def _remember_values(group: Group, params: dict[str, Any]) -> None:
             # A list of recipients is never suggested on: a `matches` test cannot be evaluated on a list.
             seen = group.domains.setdefault(name, set())
             seen.update(domains if isinstance(value, str) else [*domains, "(a list)"])
-        elif isinstance(value, int | float) and not isinstance(value, bool):
+        elif is_number(value):
             group.largest[name] = max(group.largest.get(name, value), value)
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from policies.allowances import Allowance
 from policies.loader import load_policy, resolve
 from signoff import allowances, stats, suggest
 from signoff.runtime import Runtime
@@ -93,30 +94,31 @@ def cmd_policy_suggest(rt: Runtime, args: argparse.Namespace, out: Emits) -> int
     return 0
 
 
-def _allowance_line(rt: Runtime, a: Any) -> str:
+def _allowance_line(a: Allowance, uses: int) -> str:
     return (f"{a.id}  until {a.expires_at:%Y-%m-%d %H:%M} UTC  by {a.author:<16} {a.describe()}  "
-            f"[{allowances.uses(rt, a.id)} let through]")
+            f"[{uses} let through]")
 
 
 def cmd_allow_list(rt: Runtime, args: argparse.Namespace, out: Emits) -> int:
-    found = allowances.active(rt)
-    out.emit([{**a.model_dump(mode="json"), "uses": allowances.uses(rt, a.id)} for a in found],
-             lambda: "\n".join(_allowance_line(rt, a) for a in found) or "no standing allowances")
+    found = allowances.with_uses(rt, allowances.active(rt))
+    out.emit([{**a.model_dump(mode="json"), "uses": uses} for a, uses in found],
+             lambda: "\n".join(_allowance_line(a, uses) for a, uses in found) or "no standing allowances")
     return 0
 
 
 def cmd_allow_explain(rt: Runtime, args: argparse.Namespace, out: Emits) -> int:
     a = allowances.get(rt, args.id)
+    uses = allowances.uses(rt, a.id)
     musts = [f"  - {r.describe()}" for r in a.requirements] or ["  - (no parameter must match)"]
     text = "\n".join([
         f"{a.id}: {a.author} allowed similar actions when approving {a.from_action}"
         + (f" — “{a.reason}”" if a.reason else ""),
         f"It lets a {a.type} from agent {a.agent} run without waiting, where rule {a.rule} would hold it, if:",
         *musts,
-        f"until {a.expires_at:%Y-%m-%d %H:%M} UTC; so far it let {allowances.uses(rt, a.id)} through.",
+        f"until {a.expires_at:%Y-%m-%d %H:%M} UTC; so far it let {uses} through.",
         "Anything unusual (a risk, a freeze, closed hours, the agent asking for review) still waits for a person.",
         f"Revoke it: signoff allow revoke {a.id}"])
-    out.emit({**a.model_dump(mode="json"), "uses": allowances.uses(rt, a.id)}, lambda: text)
+    out.emit({**a.model_dump(mode="json"), "uses": uses}, lambda: text)
     return 0
 
 

@@ -49,3 +49,9 @@ def opened_view(sandbox: Any, callback_id: str) -> Any:
     return sandbox.wait_for(lambda: next(
         (v for v in sandbox.workspace.views.values() if v.view.get("callback_id") == callback_id and not v.closed),
         None))
+
+
+def home_blocks(sandbox: Any, user: str) -> list[dict[str, Any]]:
+    """What the user's Home tab shows now ([] before anything was published for them)."""
+    view_id = sandbox.workspace.homes.get(user)
+    return sandbox.workspace.views[view_id].view["blocks"] if view_id else []  # type: ignore[no-any-return]

@@ -9,7 +9,7 @@ from typing import Any
 from signoff import Status, allowances
 from tests.actions import send_email
 from tests.helpers import wait_status
-from tests.slack_helpers import approval_message, ephemeral_to, text_of
+from tests.slack_helpers import approval_message, ephemeral_to, home_blocks, text_of
 from tests.test_cli import signoff
 
 POLICY = """
@@ -58,12 +58,7 @@ def test_only_an_approver_may_allow_and_the_allowance_is_kept_with_its_author(
 
     # Bob's Home tab lists it, and its Revoke button ends it.
     sandbox.interactions.open_home("U0BOB")
-    sandbox.wait_for(lambda: made.id in text_of(_home(sandbox, "U0BOB")))
+    sandbox.wait_for(lambda: made.id in text_of(home_blocks(sandbox, "U0BOB")))
     sandbox.interactions.click_in_view(sandbox.workspace.homes["U0BOB"], "signoff_revoke_allowance", "U0BOB")
     sandbox.wait_for(lambda: allowances.every(rt) == [])
     assert "no allowance" in signoff("allow", "revoke", made.id, check=False).stderr
-
-
-def _home(sandbox: Any, user: str) -> list[Any]:
-    view_id = sandbox.workspace.homes.get(user)
-    return sandbox.workspace.views[view_id].view["blocks"] if view_id else []

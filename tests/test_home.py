@@ -16,7 +16,7 @@ from signoff.models import Action
 from signoff_app.sandbox.blockcheck import check_view
 from tests.actions import issue_refund
 from tests.helpers import wait_status
-from tests.slack_helpers import text_of
+from tests.slack_helpers import home_blocks, text_of
 
 
 def _pending(rt, count: int) -> None:  # type: ignore[no-untyped-def]
@@ -56,27 +56,22 @@ def test_the_home_tab_is_within_slacks_limits(rt, waiting: int) -> None:  # type
     assert "(0)" in text_of(home_view(home.build(rt, members, "U0MALLORY"))["blocks"])
 
 
-def _home_of(sandbox: Any, user: str) -> dict[str, Any]:
-    view_id = sandbox.workspace.homes.get(user)
-    return sandbox.workspace.views[view_id].view if view_id else {}
-
-
 def test_opened_then_refreshed_when_work_arrives_and_approve_works_there(
         rt, workers, slack_env, sandbox, bot) -> None:  # type: ignore[no-untyped-def]
     workers.start(extra_env=slack_env, policy="demo")
     assert sandbox.interactions.open_home("U0ALICE")[0] == 200
-    sandbox.wait_for(lambda: "Nothing waits for you." in text_of(_home_of(sandbox, "U0ALICE").get("blocks", [])))
+    sandbox.wait_for(lambda: "Nothing waits for you." in text_of(home_blocks(sandbox, "U0ALICE")))
 
     ticket = issue_refund.request(customer_id="c1", amount=900, agent="support-bot", reason="late delivery")
     wait_status(rt, ticket.id, Status.PENDING_APPROVAL)
-    sandbox.wait_for(lambda: ticket.id in str(_home_of(sandbox, "U0ALICE")))  # refreshed without opening again
-    assert "*Waiting for you* (1)" in text_of(_home_of(sandbox, "U0ALICE")["blocks"])
+    sandbox.wait_for(lambda: ticket.id in text_of(home_blocks(sandbox, "U0ALICE")))  # refreshed without opening again
+    assert "*Waiting for you* (1)" in text_of(home_blocks(sandbox, "U0ALICE"))
 
     view_id = sandbox.workspace.homes["U0ALICE"]
     status, _ = sandbox.interactions.click_in_view(view_id, "signoff_approve", "U0ALICE", block_id=f"home_{ticket.id}")
     assert status == 200
     assert wait_status(rt, ticket.id, Status.SUCCEEDED).decided_by == "slack:U0ALICE"
-    sandbox.wait_for(lambda: ticket.id not in str(_home_of(sandbox, "U0ALICE")))
+    sandbox.wait_for(lambda: ticket.id not in text_of(home_blocks(sandbox, "U0ALICE")))
 
 
 def test_a_burst_of_arrivals_is_one_publish_per_window(rt, workers, slack_env, sandbox, bot) -> None:  # type: ignore[no-untyped-def]
@@ -90,7 +85,7 @@ def test_a_burst_of_arrivals_is_one_publish_per_window(rt, workers, slack_env, s
     for ticket in tickets:
         wait_status(rt, ticket.id, Status.PENDING_APPROVAL)
     advance(rt, homes.WINDOW_SECONDS)  # the window's end (the worker's own scheduler may have got there first)
-    sandbox.wait_for(lambda: "*Waiting for you* (6)" in text_of(_home_of(sandbox, "U0ALICE").get("blocks", [])))
+    sandbox.wait_for(lambda: "*Waiting for you* (6)" in text_of(home_blocks(sandbox, "U0ALICE")))
     wait_worker_idle(rt, worker.pid)
     # Six arrivals within the window: one publish at once and at most one at its end, the last showing all six
     # (without the window, six).

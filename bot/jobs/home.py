@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from bot import home
 from bot.authz import MembershipCache
 from bot.client import web_client
 from signoff.job_runtime import job_runtime
 from signoff.jobs import signoff_job
 
-_members: dict[str, MembershipCache] = {}  # one cache per worker process: membership is asked of Slack rarely
+
+@cache
+def _members() -> MembershipCache:
+    """One client and membership cache per worker process: membership is asked of Slack rarely."""
+    return MembershipCache(web_client(job_runtime().settings))
 
 
 @signoff_job
 def publish_home(user: str) -> None:
-    rt = job_runtime()
-    client = web_client(rt.settings)
-    members = _members.setdefault("client", MembershipCache(client))
-    home.publish(rt, client, members, user)
+    members = _members()
+    home.publish(job_runtime(), members.client, members, user)

@@ -12,13 +12,14 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.authz import MembershipCache
-from bot.listeners.common import decidable, follow_up, message_ref, record, tell
+from bot.listeners.common import decidable, follow_up, message_ref, record
 from bot.views.allow import ALLOW_CALLBACK, MATCH_BLOCK, allow_modal, reason, ticked
 from bot.views.approval import ALLOW_SIMILAR
 from bot.views.home import REVOKE
 from bot.views.modals import read_metadata
 from signoff import allowances, homes, lifecycle
-from signoff.models import Action
+from signoff.logging import log
+from signoff.models import Action, person
 from signoff.runtime import Runtime
 
 
@@ -44,9 +45,9 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
             approved = lifecycle.decide(rt, action.id, "approve", by=f"slack:{user}", version=meta["version"],
                                         current=action, follow_up=False)
             decided.append(approved)
+            # Its author's Home tab shows it once the decision's follow-up refreshes the tabs it concerns.
             allowances.create(rt, action, by=f"slack:{user}", days=int(meta["days"]),
                               requirements=ticked(action, view), reason=reason(view))
-            homes.refresh(rt, [user])
 
         if record(client, channel, user, step):
             ack()
@@ -64,8 +65,9 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
         except allowances.NoSuchAllowance:
             homes.refresh(rt, [user])  # gone already: the Home tab catches up
             return
-        if allowance.author not in (user, f"slack:{user}") and user not in rt.policy.admins:
-            tell(client, None, user, "Only its author or a policy admin may revoke this allowance.")
+        if person(allowance.author) != person(user) and user not in rt.policy.admins:
+            # The tab shows each person only their own allowances: this click was not made on it.
+            log.warning("revoke_refused", allowance_id=allowance_id, slack_user=user, author=allowance.author)
             return
         allowances.revoke(rt, allowance_id, by=f"slack:{user}")
         homes.refresh(rt, [user])

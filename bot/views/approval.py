@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.views.blocks import Block, button, context, divider, fields, header, plain_text, quote, section
+from bot.views.blocks import Block, button, confirm, context, divider, fields, header, plain_text, quote, section
 from bot.views.text import (
     FALLBACK_TEXT,
     SHORT_VALUE,
@@ -116,19 +116,20 @@ def _context_blocks(action: Action) -> list[Block]:
     return blocks
 
 
+def reject_confirm(action: Action) -> dict[str, Any]:
+    """Reject asks first, wherever its button is (the message, the Home tab)."""
+    return confirm("Reject this action?", mrkdwn(cut(summary(action), 250), 300), "Reject", "Keep it", danger=True)
+
+
 def _decision_buttons(action: Action) -> Block:
     value = f"{action.id}:{action.version}"  # the decision binds to the version shown
-    confirm = {"title": {"type": "plain_text", "text": "Reject this action?"},
-               "text": {"type": "mrkdwn", "text": mrkdwn(cut(summary(action), 250), 300)},
-               "confirm": {"type": "plain_text", "text": "Reject"},
-               "deny": {"type": "plain_text", "text": "Keep it"}, "style": "danger"}
     # A quorum's approvals are of the parameters as they stand: an edit would need them all again,
     # so it is not offered (reject with a note, and the agent asks again).
     quorum = action.waiting is not None and action.waiting.quorum > 1
     return {"type": "actions", "block_id": "signoff_decision", "elements": [
         button("Approve", APPROVE, value, style="primary"),
         *([] if quorum else [button("Edit", EDIT, value)]),
-        button("Reject", REJECT, value, style="danger", confirm=confirm),
+        button("Reject", REJECT, value, style="danger", confirm=reject_confirm(action)),
         *([allow_similar_menu(action)] if action.waiting is not None and action.waiting.allow_similar else []),
     ]}
 

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from bot.views.approval import summary
-from bot.views.blocks import Block, button, context, header, plain, section
+from bot.views.blocks import Block, button, confirm, context, header, plain, section
 from bot.views.text import MODAL_TITLE, OPTION_TEXT, count, cut, humanize, mrkdwn, person
 from signoff.batches import PAUSED_RULE, Batch
 from signoff.models import Action, Status
@@ -56,14 +56,15 @@ def batch_blocks(batch: Batch, actions: list[Action]) -> list[Block]:
         blocks.append(section("\n".join(_decisions(batch))))
     waiting = [a for a in actions if a.status == Status.PENDING_APPROVAL]
     if waiting:
-        confirm = lambda verb: {"title": plain(f"{verb} {count(len(waiting), 'action')}?"),  # noqa: E731
-                                "text": {"type": "mrkdwn", "text": mrkdwn(title(waiting), 300)},
-                                "confirm": plain(verb), "deny": plain("Cancel")}
+        def sure(verb: str, danger: bool = False) -> dict[str, Any]:
+            return confirm(f"{verb} {count(len(waiting), 'action')}?", mrkdwn(title(waiting), 300), verb, "Cancel",
+                           danger=danger)
+
         blocks.append({"type": "actions", "block_id": "signoff_batch_decision", "elements": [
             button(f"Approve all ({len(waiting):,})" if len(waiting) > 1 else "Approve", APPROVE_ALL, batch.id,
-                   style="primary", confirm=confirm("Approve")),
+                   style="primary", confirm=sure("Approve")),
             button("Reject all" if len(waiting) > 1 else "Reject", REJECT_ALL, batch.id, style="danger",
-                   confirm={**confirm("Reject"), "style": "danger"}),
+                   confirm=sure("Reject", danger=True)),
             button("Review", REVIEW, f"{batch.id}:0"),
         ]})
     return blocks

@@ -59,6 +59,14 @@ def divider() -> Block:
     return {"type": "divider"}
 
 
+def confirm(title: str, text: str, yes: str, no: str, danger: bool = False) -> dict[str, Any]:
+    """Slack's "are you sure?" step before a button acts; `text` is mrkdwn, already escaped."""
+    step: dict[str, Any] = {"title": plain(title), "text": md(text), "confirm": plain(yes), "deny": plain(no)}
+    if danger:
+        step["style"] = "danger"
+    return step
+
+
 def button(text: str, action_id: str, value: str, style: str | None = None,
            confirm: dict[str, Any] | None = None) -> dict[str, Any]:
     element: dict[str, Any] = {"type": "button", "text": plain(text, 75), "action_id": action_id, "value": value}

@@ -7,7 +7,7 @@ from bot.views.blocks import Block, button, context, divider, header, section
 from bot.views.text import count, humanize, mrkdwn, person
 from signoff.digests import SHOWN, Digest
 from signoff.models import Action, Status
-from signoff.stats import Health
+from signoff.stats import Health, Warning
 
 FLAG, UNDO = "signoff_flag", "signoff_request_undo"
 MAX_ITEMS = SHOWN
@@ -83,6 +83,11 @@ def flagged_text(action: Action, by: str, owner_told: bool) -> str:
 MAX_WEEKLY_RULES = 10
 
 
+def warning_section(warning: Warning) -> Block:
+    """A rubber-stamp warning and what to do about it (the weekly digest, an admin's Home tab)."""
+    return section(f":warning: {mrkdwn(warning.text, 600)}\n→ {mrkdwn(warning.advice, 600)}")
+
+
 def weekly_blocks(health: Health, rules: list[str] | None) -> list[Block]:
     """The weekly approval-health section: the team's rules' figures, and the rubber-stamp warnings."""
     watched = [r for r in sorted(health.rules.values(), key=lambda r: -r.requests)
@@ -96,6 +101,6 @@ def weekly_blocks(health: Health, rules: list[str] | None) -> list[Block]:
     warnings = [w for w in health.warnings() if w.about == "reviewer" or rules is None or w.name in rules]
     blocks: list[Block] = [divider(), section("*Approval health, last 7 days*\n" + ("\n".join(lines) or
                                                                                     "No rule held anything."))]
-    blocks += [section(f":warning: {mrkdwn(w.text, 600)}\n→ {mrkdwn(w.advice, 600)}") for w in warnings[:5]]
+    blocks += [warning_section(w) for w in warnings[:5]]
     blocks.append(context("`signoff stats --since 7d` has every figure; `signoff policy suggest` proposes rules"))
     return blocks

@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.views.approval import APPROVE, REJECT, summary
-from bot.views.blocks import Block, button, context, divider, header, section
+from bot.views.approval import APPROVE, REJECT, reject_confirm, summary
+from bot.views.blocks import Block, button, confirm, context, divider, header, section
+from bot.views.digest import warning_section
 from bot.views.text import count, mrkdwn, when
 from policies.allowances import Allowance
 from signoff.models import Action
@@ -37,17 +38,13 @@ class Home:
 
 def _waiting_item(action: Action) -> list[Block]:
     value = f"{action.id}:{action.version}"
-    confirm = {"title": {"type": "plain_text", "text": "Reject this action?"},
-               "text": {"type": "mrkdwn", "text": mrkdwn(summary(action), 250)},
-               "confirm": {"type": "plain_text", "text": "Reject"},
-               "deny": {"type": "plain_text", "text": "Keep it"}, "style": "danger"}
     risk = f"\n:warning: {mrkdwn('; '.join(action.risk), 300)}" if action.risk else ""
     return [
         section(f"*{mrkdwn(summary(action), 300)}*\n{mrkdwn(action.agent, 80)} · rule {mrkdwn(action.rule or '-', 80)}"
                 f" · asked {when(action.created_at)}{risk}"),
         {"type": "actions", "block_id": f"home_{action.id}", "elements": [
             button("Approve", APPROVE, value, style="primary"),
-            button("Reject", REJECT, value, style="danger", confirm=confirm),
+            button("Reject", REJECT, value, style="danger", confirm=reject_confirm(action)),
             button("Open", OPEN, action.id)]},
     ]
 
@@ -68,14 +65,12 @@ def _allowance_blocks(home: Home) -> list[Block]:
     blocks: list[Block] = [section("*Your allowances*")]
     if not home.allowances:
         return [*blocks, context("None. “Approve and allow similar” beside Approve makes one.")]
+    revoke = confirm("Revoke this allowance?", "Similar actions will wait for a person again.", "Revoke", "Keep it",
+                     danger=True)
     for allowance, uses in home.allowances[:MAX_ALLOWANCES]:
-        confirm = {"title": {"type": "plain_text", "text": "Revoke this allowance?"},
-                   "text": {"type": "mrkdwn", "text": "Similar actions will wait for a person again."},
-                   "confirm": {"type": "plain_text", "text": "Revoke"},
-                   "deny": {"type": "plain_text", "text": "Keep it"}, "style": "danger"}
         blocks.append(section(f"{mrkdwn(allowance.describe(), 600)}\nuntil {when(allowance.expires_at)} · "
                               f"{count(uses, 'action')} let through · `{allowance.id}`",
-                              accessory=button("Revoke", REVOKE, allowance.id, style="danger", confirm=confirm)))
+                              accessory=button("Revoke", REVOKE, allowance.id, style="danger", confirm=revoke)))
     if len(home.allowances) > MAX_ALLOWANCES:
         blocks.append(context(f"and {len(home.allowances) - MAX_ALLOWANCES:,} more: `signoff allow list`"))
     return blocks
@@ -103,6 +98,6 @@ def home_view(home: Home) -> dict[str, Any]:
     blocks += [divider(), *_allowance_blocks(home), divider(), *_week(home)]
     if home.warnings is not None:
         blocks += [divider(), section("*Approval health* (you are a policy admin)")]
-        blocks += [section(f":warning: {mrkdwn(w.text, 500)}\n→ {mrkdwn(w.advice, 500)}")
-                   for w in home.warnings[:MAX_WARNINGS]] or [context("No rubber-stamp warnings this month.")]
+        blocks += [warning_section(w) for w in home.warnings[:MAX_WARNINGS]] or [
+            context("No rubber-stamp warnings this month.")]
     return {"type": "home", "blocks": blocks}

@@ -156,7 +156,6 @@ class WebApi:
             self.ws.views[existing.id] = existing
             self.ws.homes[user] = existing.id
         existing.view = view
-        self.ws.home_publishes += 1
         return {"view": {"id": existing.id, **view}}
 
     def conversations_open(self, args: dict[str, Any]) -> Reply:

@@ -70,7 +70,6 @@ class Workspace:
     messages: list[Message] = field(default_factory=list)
     views: dict[str, View] = field(default_factory=dict)
     homes: dict[str, str] = field(default_factory=dict)  # user -> their Home tab's view id
-    home_publishes: int = 0
     triggers: dict[str, tuple[float, str]] = field(default_factory=dict)  # trigger id -> (issued, user)
     lock: threading.RLock = field(default_factory=threading.RLock)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
