@@ -30,15 +30,18 @@ def _drain(worker_class: type[Worker], queue: str, connection: redis.Redis) -> N
     worker_class([queue], connection=connection).work(burst=True, with_scheduler=False, logging_level="WARNING")
 
 
-def _drain_signoff(worker_class: type[Worker], connection: redis.Redis) -> None:
-    """The same worker class, as `signoff worker` configures it: JSON jobs, only Signoff's own functions."""
+def _drain_signoff(worker_class: type[Worker]) -> None:
+    """The same worker class, as `signoff worker` configures it: its own Redis connection, JSON jobs,
+    only Signoff's own functions."""
     from signoff.config import get_settings
     from signoff.runtime import ACTIONS_QUEUE, JOB_SERIALIZER, Runtime
     from workers.job_class import SignoffJob
     from workers.worker import prepare
 
     get_settings.cache_clear()
-    prepare(Runtime(connection=connection))  # as `signoff worker` starts: the forked horses inherit it
+    rt = Runtime()
+    connection = rt.connection
+    prepare(rt)  # as `signoff worker` starts: the forked horses inherit it
     queue = Queue(ACTIONS_QUEUE, connection=connection, serializer=JOB_SERIALIZER, job_class=SignoffJob)
     worker_class([queue], connection=connection, serializer=JOB_SERIALIZER, job_class=SignoffJob).work(
         burst=True, with_scheduler=False, logging_level="WARNING")
@@ -58,13 +61,13 @@ def plain_rq(n: int, worker_class: type[Worker], connection: redis.Redis) -> dic
             "end_to_end_per_s": n / (done - started)}
 
 
-def signoff_path(n: int, worker_class: type[Worker], connection: redis.Redis) -> dict[str, float]:
+def signoff_path(n: int, worker_class: type[Worker]) -> dict[str, float]:
     from bench.work import bench_add
 
     started = time.perf_counter()
     tickets = [bench_add.request(a=i, b=1, agent="bench", reason="benchmark") for i in range(n)]
     enqueued = time.perf_counter()
-    _drain_signoff(worker_class, connection)
+    _drain_signoff(worker_class)
     done = time.perf_counter()
     assert bench_add.signoff.get(tickets[-1].id).result == n, "the last action did not run"
     return {"enqueue_per_s": n / (enqueued - started), "run_per_s": n / (done - enqueued),
@@ -86,7 +89,7 @@ def main(n: int) -> dict[str, Any]:
             connection.flushall()
             plain = plain_rq(n, worker_class, connection)
             connection.flushall()
-            ours = signoff_path(n, worker_class, connection)
+            ours = signoff_path(n, worker_class)
             figures[worker_class.__name__] = {
                 "plain_rq": plain, "signoff": ours,
                 "ratio_end_to_end": ours["end_to_end_per_s"] / plain["end_to_end_per_s"],

@@ -40,7 +40,7 @@ def _recipients(value: Any) -> list[str]:
 # to within one slice. One script call per action.
 _BURST = """
 local now, width, window = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-redis.call('HINCRBY', KEYS[1], string.format('%d', math.floor(now / width)), 1)
+local opened = redis.call('HINCRBY', KEYS[1], string.format('%d', math.floor(now / width)), 1) == 1
 local oldest = math.floor((now - window) / width)
 local total = 0
 local slices = redis.call('HGETALL', KEYS[1])
@@ -48,7 +48,8 @@ for i = 1, #slices, 2 do
   if tonumber(slices[i]) <= oldest then redis.call('HDEL', KEYS[1], slices[i])
   else total = total + tonumber(slices[i + 1]) end
 end
-redis.call('EXPIRE', KEYS[1], ARGV[4])
+-- A window after its newest slice opened, the whole count is stale: the expiry moves once a slice.
+if opened then redis.call('EXPIRE', KEYS[1], ARGV[4]) end
 return {total, redis.call('HGET', KEYS[2], ARGV[5])}
 """
 SLICES = 60

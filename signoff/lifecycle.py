@@ -81,9 +81,13 @@ def request(rt: Runtime, action_type: ActionType, params: dict[str, Any], *, age
     return action
 
 
-def apply_routing(rt: Runtime, action: Action, routing: Routing, trusted: dict[str, Any] | None = None) -> Action:
+def apply_routing(rt: Runtime, action: Action, routing: Routing, trusted: dict[str, Any] | None = None,
+                  *, start_by: str | None = None) -> Action:
     """Records where the policy sent the action. `trusted` holds what the worker's own code says of
-    the action (category, owner, function, parameters), which replaces what the client wrote."""
+    the action (category, owner, function, parameters), which replaces what the client wrote.
+
+    With `start_by` (the worker about to run it), an action the policy lets run that has a function
+    is started in the same step: received -> approved -> running, each audited, one script call."""
     action = action.model_copy(update=trusted or {})
     approvers = routing.rule.approvers.model_dump() if routing.rule.approvers else None
     if routing.waiting and routing.waiting.chain:
@@ -116,6 +120,10 @@ def apply_routing(rt: Runtime, action: Action, routing: Routing, trusted: dict[s
                            note=f"allowed by {allowance.author}'s allowance {allowance.id} "
                                 f"(until {allowance.expires_at:%Y-%m-%d %H:%M} UTC)")
         allowances.used(rt, allowance)
+    if start_by is not None and action.func:
+        changes["attempts"] = action.attempts + 1
+        return rt.store.transition(action.id, Status.RUNNING, allowed_from={Status.RECEIVED}, changes=changes,
+                                   event=_started(action, start_by), via=[(Status.APPROVED, event)])
     return rt.store.transition(action.id, Status.APPROVED, allowed_from={Status.RECEIVED}, changes=changes,
                                event=event)
 
@@ -272,11 +280,13 @@ def start(rt: Runtime, action_id: str, worker: str, current: Action | None = Non
     `current` saves a read when the caller has the action; the transition still checks its status.
     """
     current = current or rt.store.get(action_id)
-    return rt.store.transition(
-        action_id, Status.RUNNING, allowed_from={Status.APPROVED}, changes={"attempts": current.attempts + 1},
-        event=AuditEvent(action_id=action_id, step="started", actor=f"worker:{worker}", type=current.type,
-                         params_after=current.params),
-    )
+    return rt.store.transition(action_id, Status.RUNNING, allowed_from={Status.APPROVED},
+                               changes={"attempts": current.attempts + 1}, event=_started(current, worker))
+
+
+def _started(action: Action, worker: str) -> AuditEvent:
+    return AuditEvent(action_id=action.id, step="started", actor=f"worker:{worker}", type=action.type,
+                      params_after=action.params)
 
 
 def succeed(rt: Runtime, action: Action, result: Any) -> Action:

@@ -73,12 +73,14 @@ for i = 2, n_allowed + 1 do
 end
 local i = n_allowed + 2
 local expect_version, prefix, new_status = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-local event, reply_with_all, id = ARGV[i + 3], ARGV[i + 4], ARGV[i + 5]
+local reply_with_all, id, kept, n_steps = ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], tonumber(ARGV[i + 6])
+-- The steps: pairs of (audit event, the status it leads to); the last leads to new_status.
+local steps_at, fields_at = i + 7, i + 7 + 2 * n_steps
 if not allowed then
   return {'refused', current, doc['decided_by'] or '', doc['decided_at'] or ''}
 end
 if expect_version ~= '' and doc['version'] ~= expect_version then return {'stale', doc['version']} end
-for j = i + 7, #ARGV, 2 do
+for j = fields_at, #ARGV, 2 do
   if ARGV[j + 1] == '' then doc[ARGV[j]] = nil else doc[ARGV[j]] = ARGV[j + 1] end
 end
 local old_status = current
@@ -90,12 +92,16 @@ if old_status == 'pending_approval' and new_status ~= 'pending_approval' then
   -- The wait ended: its deadline, reminder and escalation have nothing left to do.
   redis.call('ZREM', timers, 'expire:' .. id, 'remind:' .. id, 'escalate:' .. id)
 end
-remember(doc, redis.call('XADD', stream, '*', 'e', event, 'from', old_status))
+local from = old_status
+for j = steps_at, fields_at - 1, 2 do
+  remember(doc, redis.call('XADD', stream, '*', 'e', ARGV[j], 'from', from))
+  from = ARGV[j + 1]
+end
 local by_policy = string.sub(doc['decided_by'] or '', 1, 7) == 'policy:'
 if by_policy and (new_status == 'succeeded' or new_status == 'failed') then
   -- Ran without a person's approval: one small entry for the digests, which never read the audit log.
   local unusual = doc['risk'] ~= nil or doc['review'] == 'pending_review' or doc['review'] == 'flagged'
-  redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[i + 6], '*', 'i', id, 'a', doc['agent'], 't', doc['type'],
+  redis.call('XADD', KEYS[4], 'MAXLEN', '~', kept, '*', 'i', id, 'a', doc['agent'], 't', doc['type'],
              'r', doc['rule'] or '', 's', new_status, 'u', unusual and '1' or '0', 'c', doc['score'],
              'w', doc['allowance'] or '')
 end
@@ -139,7 +145,7 @@ for j = 2, #ARGV, 2 do
 end
 if eid then remember(doc, eid) end
 redis.call('SET', KEYS[1], cjson.encode(doc))
-return 1
+return doc['status']
 """
 
 
@@ -283,20 +289,26 @@ class ActionStore:
         changes: dict[str, Any] | None = None,
         expect_version: int | None = None,
         current: Action | None = None,
+        via: Iterable[tuple[Status, AuditEvent]] = (),
     ) -> Action:
         """Moves an action to `to` if it is in one of `allowed_from`, else raises; returns the new action.
 
         With `current` (the action as the caller read it, the script checking its status and version),
-        the new action is that one with the changes: Redis need not send the document back.
+        the new action is that one with the changes: Redis need not send the document back. `via` names
+        steps passed through on the way, each audited as itself, in the same atomic step (an action the
+        policy lets run, started at once: received -> approved -> running).
         """
         allowed = [str(s) for s in allowed_from]
         fields = {"status": to, "updated_at": utcnow(), **(changes or {})}
         if current is not None:  # only what changes is written
             fields = {k: v for k, v in fields.items() if k in ("status", "updated_at") or getattr(current, k) != v}
-        event.status_to = str(to)
+        steps = [*via, (to, event)]
         args: list[Any] = [len(allowed), *allowed]
         args += ["" if expect_version is None else json.dumps(expect_version), f"{PREFIX}:", str(to)]
-        args += [encode_event(event), "0" if current is not None else "1", action_id, UNATTENDED_KEPT]
+        args += ["0" if current is not None else "1", action_id, UNATTENDED_KEPT, len(steps)]
+        for status, step in steps:
+            step.status_to = str(status)
+            args += [encode_event(step), str(status)]
         for name, value in fields.items():
             args += [name, _field_text(name, value)]
         reply = self._transition(keys=[action_key(action_id), AUDIT_STREAM, TIMERS, UNATTENDED_FEED], args=args)
@@ -316,13 +328,15 @@ class ActionStore:
         _raise_unless_ok(reply, action_id, expect_version)
         return int(reply[1])
 
-    def annotate(self, action_id: str, event: AuditEvent | None = None, **fields: Any) -> None:
+    def annotate(self, action_id: str, event: AuditEvent | None = None, **fields: Any) -> Status | None:
         """Bookkeeping that is not a transition (its Slack message, its batch): no status check; with
-        `event`, an audit event recorded in the same step."""
+        `event`, an audit event recorded in the same step. Returns the action's status as it then was
+        (None if there is no such action)."""
         args: list[str] = [encode_event(event) if event is not None else ""]
         for name, value in fields.items():
             args += [name, _field_text(name, value)]
-        self._annotate(keys=[action_key(action_id), AUDIT_STREAM], args=args)
+        status = self._annotate(keys=[action_key(action_id), AUDIT_STREAM], args=args)
+        return Status(status.decode()) if isinstance(status, bytes) else None
 
     def newest(self, status: Status | None = None, limit: int = 50, offset: int = 0) -> list[Action]:
         index = status_index(status) if status is not None else ALL_INDEX

@@ -11,9 +11,10 @@ import pytest
 import redis
 
 from signoff import InvalidParams, Signoff, StaleVersion, Status, TransitionRefused
+from signoff.lifecycle import ROUTE_JOB
 from signoff.runtime import Runtime
 from tests.actions import hang, hang_once, send_email
-from tests.helpers import blpop_text, wait_status
+from tests.helpers import blpop_text, wait_status, when_key_changes
 from workers.worker import recover_abandoned
 
 
@@ -102,6 +103,20 @@ def test_a_work_horse_killed_without_retries_fails_the_action_and_never_reruns_i
     assert outcome.status == Status.FAILED
     assert outcome.error == "the process running this action died (signal 9)"
     assert rt.connection.llen("test:started:t2") == 0
+
+
+def test_a_routing_job_delivered_again_never_runs_the_action_again(rt, workers) -> None:
+    workers.start()
+    ticket = hang_once.request(tag="t5", agent="ops-bot", reason="r")
+    blpop_text(rt, "test:started:t5")  # routed, started in the routing's own step, and running
+    workers.start()
+    # The same routing job comes again (a redelivery): the action has started, so it must not start twice.
+    again = rt.actions_queue.enqueue_call(ROUTE_JOB, args=(ticket.id,), job_id=f"again-{ticket.id}", result_ttl=60)
+    when_key_changes(rt, again.key, lambda: again.get_status(refresh=True) == "finished", "the second delivery ended")
+    assert again.return_value() == "running" and rt.connection.llen("test:started:t5") == 0
+    rt.connection.rpush("test:release:t5", "go")
+    assert ticket.wait(timeout=20).status == Status.SUCCEEDED
+    assert rt.connection.llen("test:started:t5") == 0
 
 
 def test_a_whole_worker_killed_is_recovered_from_redis_by_another(rt, workers) -> None:

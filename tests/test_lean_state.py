@@ -60,7 +60,9 @@ def test_signoffs_own_jobs_keep_no_results(rt, worker) -> None:
     # The route, run and Slack jobs are gone with their results: the action's own record is what stays.
     assert _rq_keys_naming(rt, ran.id) == [] and _rq_keys_naming(rt, held) == []
     assert list(rt.connection.scan_iter(match="rq:results:*")) == []
-    assert [q.finished_job_registry.count for q in (rt.actions_queue, rt.slack_queue)] == [0, 0]
+    queues = (rt.actions_queue, rt.slack_queue)
+    assert [q.finished_job_registry.count for q in queues] == [0, 0]
+    assert [q.started_job_registry.count for q in queues] == [0, 0]  # no execution left behind either
 
 
 def test_one_actions_audit_equals_its_part_of_the_whole_log(rt, worker) -> None:

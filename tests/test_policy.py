@@ -99,3 +99,17 @@ def test_the_critical_preset_holds_whatever_is_hard_to_take_back() -> None:
     for category in held:
         assert first_match(policy, Subject("t", category, "bot", {})).mode == "approve", category
     assert first_match(policy, Subject("t", "internal", "bot", {})).mode == "auto"
+
+
+def test_an_agents_burst_counts_one_window_and_its_key_lives_a_window_past_its_newest_slice(connection) -> None:
+    from policies.rules import Runaway
+    from policies.signals import Signals
+
+    signals, runaway, key, start = Signals(connection), Runaway(window=60), "signoff:rate:bot", 1_000_000.0
+    assert signals.count_burst("bot", runaway, now=start) == (1, None)
+    connection.expire(key, 5)  # as if time had passed since the slice opened
+    assert signals.count_burst("bot", runaway, now=start + 0.5) == (2, None)
+    assert 0 < connection.ttl(key) <= 5  # the same slice: its expiry is not written again
+    assert signals.count_burst("bot", runaway, now=start + 30) == (3, None)
+    assert connection.ttl(key) > 55  # a new slice: a whole window from now
+    assert signals.count_burst("bot", runaway, now=start + 61.5) == (2, None)  # the first second has left

@@ -65,7 +65,8 @@ def process_action(action_id: str) -> str:
             return str(failed.status if failed else action.status)
         routing = route(rt.policy, rt.signals, lifecycle.subject(action.model_copy(update=trusted)),
                         allowances=lambda: allowances.active(rt))
-        action = lifecycle.apply_routing(rt, action, routing, trusted)
+        # What the policy lets run starts in the routing's own step: one script call, not two.
+        action = lifecycle.apply_routing(rt, action, routing, trusted, start_by=str(os.getpid()))
         log.info("routed", action_id=action_id, status=action.status, rule=action.rule, risk=action.risk)
         if action.status == Status.PENDING_APPROVAL and routing.paused:
             batch_jobs.add_paused(rt, action)  # a runaway agent's actions: one message, not one each
@@ -77,6 +78,8 @@ def process_action(action_id: str) -> str:
             notify.pending(rt, action)
         else:
             resumption.settled(rt, action)  # a paused run's call the policy let through here
+        if action.status == Status.RUNNING:  # started by this routing step itself, just now
+            return _run(rt, action)
     if action.status == Status.APPROVED and action.func:
         return _execute(rt, action_id, action)
     return str(action.status)
@@ -93,6 +96,12 @@ def _execute(rt: Runtime, action_id: str, current: Action | None = None) -> str:
     except TransitionRefused as refused:
         log.warning("not_started", action_id=action_id, reason=str(refused))
         return refused.status
+    return _run(rt, action)
+
+
+def _run(rt: Runtime, action: Action) -> str:
+    """A started action: its approval's signature checked, then its function, once."""
+    action_id = action.id
     if not lifecycle.approval_verifies(rt, action):
         log.error("approval_not_signed", action_id=action_id, decided_by=action.decided_by)
         return str(lifecycle.hold_unsigned(rt, action).status)

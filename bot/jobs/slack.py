@@ -106,10 +106,10 @@ def post_approval_request(action_id: str) -> str | None:
         posted = {"channel": str(reply["channel"]), "ts": str(reply["ts"])}
         if channel.startswith("#"):
             rt.connection.hset(CHANNEL_IDS, channel, posted["channel"])
-    rt.store.annotate(action_id, slack=posted)
+    status = rt.store.annotate(action_id, slack=posted)
     log.info("approval_posted", action_id=action_id, channel=posted["channel"], ts=posted["ts"])
     # A decision that came (from the CLI, say) before the ts was saved found no message to update.
-    if rt.store.get(action_id).status != Status.PENDING_APPROVAL:
+    if status != Status.PENDING_APPROVAL:
         update_approval_message(action_id)
     return str(posted["ts"])
 
@@ -136,7 +136,7 @@ def update_approval_message(action_id: str) -> None:
     if action.status in (Status.APPROVED, Status.RUNNING) and action.func:
         # Most runs end within a moment: wait for it, and one chat.update shows the decision and the
         # outcome, and the outcome's thread reply goes from here (see signoff.notify.finished).
-        action = rt.store.wait_settled(action_id, RUN_SETTLE_WAIT)
+        action = rt.store.wait_for_status(action_id, action.settled_statuses, RUN_SETTLE_WAIT)
     if rt.connection.register_script(_TAKE_BACK)(keys=[watch]) == b"handed":
         action = rt.store.get(action_id)  # settled: the run's end handed its outcome to this job
         _show(rt, action)
