@@ -2,12 +2,12 @@
 
 received -> pending_approval -> approved -> running -> succeeded | failed
                              -> rejected | canceled | expired
-received -> approved (the policy lets it run) -> running -> ...
+received -> approved (the policy lets it run) -> running -> ...   (one step when a worker routes it)
 
 Each step is one atomic transition in the store. Approval enqueues the RQ job that runs the action
 (one job id per approved version), in the same round trip as the Slack update; rejection, expiry and
-cancellation leave nothing queued. The approved -> running transition, not the job, makes a run
-happen once.
+cancellation leave nothing queued. The transition into running (from approved, or from received
+in the routing step), not the job, makes a run happen once.
 """
 
 from __future__ import annotations
