@@ -36,6 +36,10 @@ TIMERS = f"{PREFIX}:timers"  # "<kind>:<action id>" scored by when it is due (se
 #: One small entry per action that ran without a person's approval, for the team digests (see signoff.digests).
 UNATTENDED_FEED = f"{PREFIX}:unattended"
 UNATTENDED_KEPT = 1_000_000  # unread entries past this many are dropped (approximately): a bound, not a queue
+#: Waiting actions not yet in Slack, scored by when the sweep should look at them (see
+#: workers.maintenance): a held action joins in its transition, its post takes it off.
+UNPOSTED = f"{PREFIX}:unposted"
+UNPOSTED_LOOK_AFTER = 60.0  # seconds the post job has before the sweep looks
 
 #: Fields every document keeps, whatever their value: the scripts read them.
 _ALWAYS = frozenset({"id", "type", "agent", "reason", "params", "status", "version"})
@@ -74,8 +78,9 @@ end
 local i = n_allowed + 2
 local expect_version, prefix, new_status = ARGV[i], ARGV[i + 1], ARGV[i + 2]
 local reply_with_all, id, kept, n_steps = ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], tonumber(ARGV[i + 6])
+local look_at = ARGV[i + 7]
 -- The steps: pairs of (audit event, the status it leads to); the last leads to new_status.
-local steps_at, fields_at = i + 7, i + 7 + 2 * n_steps
+local steps_at, fields_at = i + 8, i + 8 + 2 * n_steps
 if not allowed then
   return {'refused', current, doc['decided_by'] or '', doc['decided_at'] or ''}
 end
@@ -91,6 +96,9 @@ end
 if old_status == 'pending_approval' and new_status ~= 'pending_approval' then
   -- The wait ended: its deadline, reminder and escalation have nothing left to do.
   redis.call('ZREM', timers, 'expire:' .. id, 'remind:' .. id, 'escalate:' .. id)
+elseif new_status == 'pending_approval' and not string.find(doc['slack'] or '', '"ts"', 1, true) then
+  -- Waiting and not in Slack yet: the sweep looks at it then, unless its post has taken it off.
+  redis.call('ZADD', KEYS[5], look_at, id)
 end
 local from = old_status
 for j = steps_at, fields_at - 1, 2 do
@@ -145,6 +153,7 @@ for j = 2, #ARGV, 2 do
 end
 if eid then remember(doc, eid) end
 redis.call('SET', KEYS[1], cjson.encode(doc))
+if KEYS[3] then redis.call('ZREM', KEYS[3], doc['id']) end  -- in Slack now: the sweep need not look
 return doc['status']
 """
 
@@ -305,13 +314,15 @@ class ActionStore:
         steps = [*via, (to, event)]
         args: list[Any] = [len(allowed), *allowed]
         args += ["" if expect_version is None else json.dumps(expect_version), f"{PREFIX}:", str(to)]
-        args += ["0" if current is not None else "1", action_id, UNATTENDED_KEPT, len(steps)]
+        args += ["0" if current is not None else "1", action_id, UNATTENDED_KEPT, len(steps),
+                 repr(time.time() + UNPOSTED_LOOK_AFTER)]
         for status, step in steps:
             step.status_to = str(status)
             args += [encode_event(step), str(status)]
         for name, value in fields.items():
             args += [name, _field_text(name, value)]
-        reply = self._transition(keys=[action_key(action_id), AUDIT_STREAM, TIMERS, UNATTENDED_FEED], args=args)
+        reply = self._transition(keys=[action_key(action_id), AUDIT_STREAM, TIMERS, UNATTENDED_FEED, UNPOSTED],
+                                 args=args)
         _raise_unless_ok(reply, action_id, expect_version)
         if current is not None:
             return current.model_copy(update=fields)
@@ -328,15 +339,21 @@ class ActionStore:
         _raise_unless_ok(reply, action_id, expect_version)
         return int(reply[1])
 
-    def annotate(self, action_id: str, event: AuditEvent | None = None, **fields: Any) -> Status | None:
+    def annotate(self, action_id: str, event: AuditEvent | None = None, *, in_slack: bool = False,
+                 **fields: Any) -> Status | None:
         """Bookkeeping that is not a transition (its Slack message, its batch): no status check; with
-        `event`, an audit event recorded in the same step. Returns the action's status as it then was
-        (None if there is no such action)."""
+        `event`, an audit event recorded in the same step; `in_slack` says its approval request has
+        been posted. Returns the action's status as it then was (None if there is no such action)."""
         args: list[str] = [encode_event(event) if event is not None else ""]
         for name, value in fields.items():
             args += [name, _field_text(name, value)]
-        status = self._annotate(keys=[action_key(action_id), AUDIT_STREAM], args=args)
+        keys = [action_key(action_id), AUDIT_STREAM, *([UNPOSTED] if in_slack else [])]
+        status = self._annotate(keys=keys, args=args)
         return Status(status.decode()) if isinstance(status, bytes) else None
+
+    def oldest(self, status: Status, limit: int) -> list[Action]:
+        ids = cast(list[bytes], self.connection.zrange(status_index(status), 0, limit - 1))
+        return self.get_many([i.decode() for i in ids])
 
     def newest(self, status: Status | None = None, limit: int = 50, offset: int = 0) -> list[Action]:
         index = status_index(status) if status is not None else ALL_INDEX

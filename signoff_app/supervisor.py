@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from signoff.config import Settings, get_settings
@@ -24,12 +25,15 @@ class Stack:
     def __post_init__(self) -> None:
         # SIGTERM (a process manager, `kill`) stops the children as Ctrl-C does.
         signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGINT, _interrupt)
 
     def start(self, name: str, *args: str) -> None:
         # Each child in a session of its own: Ctrl-C reaches this process only, which then stops the
-        # children one by one, quietly, rather than every process at once mid-line.
-        self.processes[name] = subprocess.Popen([sys.executable, "-m", "signoff_app.cli", *args], env=self.env,
-                                                start_new_session=True)
+        # children one by one, quietly, rather than every process at once mid-line. A stop arriving
+        # while a child is being started waits until it is recorded: `stop()` must know every child.
+        with _uninterrupted():
+            self.processes[name] = subprocess.Popen([sys.executable, "-m", "signoff_app.cli", *args],
+                                                    env=self.env, start_new_session=True)
         log.info("started", process=name, pid=self.processes[name].pid)
 
     def wait_any(self) -> int:
@@ -83,8 +87,26 @@ def child_env(settings: Settings, url: str, **extra: str) -> dict[str, str]:
     return env
 
 
+_held = {"depth": 0, "pending": 0}
+
+
 def _interrupt(_signum: int, _frame: object) -> None:
+    if _held["depth"]:
+        _held["pending"] = 1  # raised as soon as the child being started is recorded
+        return
     raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _uninterrupted() -> Iterator[None]:
+    _held["depth"] += 1
+    try:
+        yield
+    finally:
+        _held["depth"] -= 1
+        if not _held["depth"] and _held["pending"]:
+            _held["pending"] = 0
+            raise KeyboardInterrupt
 
 
 def run_stack(workers: int = 1, extra: list[tuple[str, list[str]]] | None = None, bot_port: int = 3000) -> int:

@@ -10,6 +10,8 @@ import signal
 import socket
 import subprocess
 import sys
+import uuid
+from pathlib import Path
 
 from signoff import Status
 from tests.actions import issue_refund
@@ -131,18 +133,35 @@ def test_socket_mode_needs_no_signing_secret_and_says_in_one_line_when_slack_is_
     assert errors == [errors[0]] and "cannot reach Slack at http://127.0.0.1:9/api/" in errors[0]
 
 
-def test_signoff_up_without_slack_says_that_approvals_would_wait_unseen(tmp_path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "SLACK_BOT_TOKEN"}
-    up = subprocess.Popen([sys.executable, "-m", "signoff_app.cli", "up"], cwd=ROOT, env=env, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        assert up.stdout is not None
-        said = [up.stdout.readline() for _ in range(3)]  # blocks on the process's own output
-    finally:
-        os.killpg(up.pid, signal.SIGTERM)
-        up.wait(timeout=30)
-    assert said[0].startswith("Signoff is up.")
-    assert "SLACK_BOT_TOKEN is unset" in said[1] and "wait unseen" in said[1] and "make run" in said[2]
+def _processes_of(run: str) -> list[str]:
+    """The command lines of live processes started with SIGNOFF_TEST_RUN=run in their environment."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if f"SIGNOFF_TEST_RUN={run}".encode() in (proc / "environ").read_bytes().split(b"\0"):
+                found.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except (OSError, ValueError):
+            continue  # not a process, gone meanwhile, or not ours to read
+    return found
+
+
+def test_signoff_up_without_slack_says_that_approvals_would_wait_unseen() -> None:
+    # Stopped at once, while it is still starting its children (three times: the moment varies):
+    # it says what it would do, and leaves no process of its own behind.
+    for _ in range(3):
+        run = uuid.uuid4().hex
+        env = {**{k: v for k, v in os.environ.items() if k != "SLACK_BOT_TOKEN"}, "SIGNOFF_TEST_RUN": run}
+        up = subprocess.Popen([sys.executable, "-m", "signoff_app.cli", "up"], cwd=ROOT, env=env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, start_new_session=True)
+        try:
+            assert up.stdout is not None
+            said = [up.stdout.readline() for _ in range(3)]  # blocks on the process's own output
+        finally:
+            os.killpg(up.pid, signal.SIGTERM)
+            up.wait(timeout=30)
+        assert said[0].startswith("Signoff is up.")
+        assert "SLACK_BOT_TOKEN is unset" in said[1] and "wait unseen" in said[1] and "make run" in said[2]
+        assert _processes_of(run) == []
 
 
 def test_show_tells_the_deadline_the_escalation_level_and_the_votes(rt, workers, policy_file) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from typing import cast
 
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
@@ -14,13 +15,15 @@ from signoff.jobs import signoff_job
 from signoff.logging import log
 from signoff.models import Status, utcnow
 from signoff.runtime import JOB_SERIALIZER, Runtime
+from signoff.store import UNPOSTED
 from workers.worker import recover_abandoned
 
 
 def release_stranded(rt: Runtime) -> int:
-    """Approved actions whose run job was never enqueued (the decider died in between)."""
+    """Approved actions whose run job was never enqueued (the decider died in between): the oldest
+    first, since a stranded one only grows older while newer ones come and go."""
     released = 0
-    for action in rt.store.newest(Status.APPROVED, limit=1000):
+    for action in rt.store.oldest(Status.APPROVED, limit=1000):
         if not action.func:
             continue
         queued = Job.exists(lifecycle.run_job_id(action.id, action.version), connection=rt.connection)
@@ -46,19 +49,35 @@ def _routing_pending(rt: Runtime, action_id: str) -> bool:
 
 def repost_unposted(rt: Runtime, now: float | None = None) -> int:
     """Waiting actions whose approval request never reached Slack (an outage longer than the retries):
-    posted again, each after its own capped back-off, for as long as they wait."""
+    posted again, each after its own capped back-off, for as long as they wait.
+
+    Read from the index of waiting actions not yet in Slack, due ones only (see `store.UNPOSTED`):
+    what the sweep reads is what it may have to do, however many actions wait."""
     if not rt.slack_enabled:
         return 0
     now = time.time() if now is None else now
-    reposted = 0
-    for action in rt.store.newest(Status.PENDING_APPROVAL, limit=1000):
-        if action.slack.get("ts") or action.slack.get("channel") or action.batch_id:
-            continue  # posted, or part of a batch message
-        due = float(action.slack.get("next_at") or action.created_at.timestamp() + 60)
-        if now < due or _under_way(rt, notify.post_job_id(action.id)):
+    due = [i.decode() for i in cast(list[bytes], rt.connection.zrangebyscore(UNPOSTED, "-inf", now,
+                                                                             start=0, num=1000))]
+    found = {action.id: action for action in rt.store.get_many(due)}
+    done, later, reposted = [], {}, 0
+    for action_id in due:
+        action = found.get(action_id)
+        if (action is None or action.status != Status.PENDING_APPROVAL or action.slack.get("ts")
+                or action.slack.get("channel") or action.batch_id):
+            done.append(action_id)  # gone, decided, posted, or part of a batch message
             continue
-        notify.pending(rt, action)
-        reposted += 1
+        attempts = int(action.slack.get("attempts", "0"))
+        if not _under_way(rt, notify.post_job_id(action_id)):
+            notify.pending(rt, action)
+            reposted += 1
+            attempts += 1
+        later[action_id] = now + notify.backoff(attempts)  # looked at again after its back-off
+    with rt.connection.pipeline(transaction=False) as pipe:
+        if done:
+            pipe.zrem(UNPOSTED, *done)
+        if later:
+            pipe.zadd(UNPOSTED, later, xx=True)  # not one its post has meanwhile taken off
+        pipe.execute()
     return reposted
 
 

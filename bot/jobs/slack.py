@@ -106,7 +106,7 @@ def post_approval_request(action_id: str) -> str | None:
         posted = {"channel": str(reply["channel"]), "ts": str(reply["ts"])}
         if channel.startswith("#"):
             rt.connection.hset(CHANNEL_IDS, channel, posted["channel"])
-    status = rt.store.annotate(action_id, slack=posted)
+    status = rt.store.annotate(action_id, slack=posted, in_slack=True)
     log.info("approval_posted", action_id=action_id, channel=posted["channel"], ts=posted["ts"])
     # A decision that came (from the CLI, say) before the ts was saved found no message to update.
     if status != Status.PENDING_APPROVAL:
@@ -179,7 +179,7 @@ def post_batch(batch_id: str) -> str | None:
         channel=channel, text=batch_fallback(batch, actions), blocks=batch_blocks(batch, actions)))
     batches.set_slack(batch_id, posted["channel"], posted["ts"])
     for action in actions:  # who may decide an item: the members of the channel the batch is in
-        rt.store.annotate(action.id, slack={"channel": posted["channel"]})
+        rt.store.annotate(action.id, slack={"channel": posted["channel"]}, in_slack=True)
     return str(posted["ts"])
 
 

@@ -57,3 +57,28 @@ def test_a_post_whose_reply_was_lost_is_found_not_posted_twice(rt, sandbox, slac
     message = _approval_messages(sandbox, ticket.id)[0]
     assert rt.store.get(ticket.id).slack == {"channel": message.channel, "ts": message.ts}
     assert len(sandbox.calls_to("chat.postMessage")) == 1 and len(sandbox.calls_to("conversations.history")) == 1
+
+
+def _posted_and_waiting(rt, count: int) -> None:  # type: ignore[no-untyped-def]
+    """`count` actions held after it, each already in Slack (as the post job leaves them)."""
+    from signoff.models import Action, AuditEvent
+
+    for i in range(count):
+        action = Action(type="send_email", agent="finance-bot", reason="r", params={"to": f"p{i}@client.com"},
+                        slack={"channel": "C0APPROVALS", "ts": f"{i}.000100"})
+        rt.store.create(action, AuditEvent(action_id=action.id, step="requested", actor="agent:finance-bot"))
+        rt.store.transition(action.id, Status.PENDING_APPROVAL, allowed_from={Status.RECEIVED},
+                            event=AuditEvent(action_id=action.id, step="held", actor="policy:external-comms"))
+
+
+def test_an_approval_request_behind_a_thousand_newer_ones_is_posted_again(rt, sandbox, slack_worker) -> None:
+    sandbox.fail("chat.postMessage", "internal_error", times=6)
+    ticket = send_email.request(to="sarah@client.com", subject="Q3", body="b", agent="finance-bot", reason="r")
+    sandbox.wait_for(lambda: len(sandbox.calls_to("chat.postMessage", ok=False)) == 1)
+    for tries in range(2, 7):
+        sandbox.wait_for(lambda n=tries: _moved(rt, 3600) and len(sandbox.calls_to("chat.postMessage", ok=False)) >= n,
+                         recheck=0.2)
+    _posted_and_waiting(rt, 1_000)  # the sweep must find the one not in Slack, however many wait after it
+    assert _sweep(rt) == 1
+    sandbox.wait_for(lambda: len(_approval_messages(sandbox, ticket.id)) == 1)
+    assert _sweep(rt) == 0
