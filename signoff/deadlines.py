@@ -9,8 +9,11 @@ from __future__ import annotations
 import contextlib
 from datetime import timedelta
 
+from redis.exceptions import WatchError
+
 from signoff import lifecycle, notify, resumption, timers
 from signoff.errors import ActionNotFound, SignoffError
+from signoff.keys import action_key
 from signoff.lifecycle import DEADLINE_ACTOR
 from signoff.models import Action, AuditEvent, Status, utcnow
 from signoff.runtime import Runtime
@@ -41,18 +44,32 @@ def expire(rt: Runtime, action_id: str) -> Action | None:
 
 
 def escalate(rt: Runtime, action_id: str, level: int) -> Action | None:
-    """Level `level - 1` did not answer in time: ask level `level`, or expire after the last level."""
-    action = rt.store.get(action_id)
-    waiting = action.waiting
-    if action.status != Status.PENDING_APPROVAL or waiting is None or waiting.level != level - 1:
-        return None
-    if level >= len(waiting.chain):
-        return expire(rt, action_id)
-    raised = waiting.model_copy(update={"level": level})
-    asked = ", ".join([*raised.chain[level].users, *raised.chain[level].groups])
-    rt.store.annotate(action_id, waiting=raised, approvers=raised.approvers_now(), event=AuditEvent(
-        action_id=action_id, step="escalated", actor=DEADLINE_ACTOR,
-        note=f"level {level} did not answer within {waiting.chain[level - 1].after:g}s; now asking {asked}"))
+    """Level `level - 1` did not answer in time: ask level `level`, or expire after the last level.
+
+    The level is raised only if the action is unchanged since it was read (the per-second job and
+    the sweep's catch-up may fire the same moment together): one of them asks the next level."""
+    while True:
+        with rt.connection.pipeline() as pipe:
+            pipe.watch(action_key(action_id))
+            action = rt.store.get(action_id)
+            waiting = action.waiting
+            if action.status != Status.PENDING_APPROVAL or waiting is None or waiting.level != level - 1:
+                return None
+            if level >= len(waiting.chain):
+                pipe.unwatch()
+                return expire(rt, action_id)
+            raised = waiting.model_copy(update={"level": level})
+            asked = ", ".join([*raised.chain[level].users, *raised.chain[level].groups])
+            pipe.multi()
+            rt.store.annotate(action_id, waiting=raised, approvers=raised.approvers_now(), pipe=pipe,
+                              event=AuditEvent(action_id=action_id, step="escalated", actor=DEADLINE_ACTOR,
+                                               note=f"level {level} did not answer within "
+                                                    f"{waiting.chain[level - 1].after:g}s; now asking {asked}"))
+            try:
+                pipe.execute()
+                break
+            except WatchError:
+                continue  # it changed meanwhile (the other firing, a vote, its message): read it again
     timers.escalation(rt, action_id, after=raised.chain[level].after)
     escalated = rt.store.get(action_id)
     notify.escalated(rt, escalated)

@@ -340,15 +340,16 @@ class ActionStore:
         return int(reply[1])
 
     def annotate(self, action_id: str, event: AuditEvent | None = None, *, in_slack: bool = False,
-                 **fields: Any) -> Status | None:
+                 pipe: Pipeline | None = None, **fields: Any) -> Status | None:
         """Bookkeeping that is not a transition (its Slack message, its batch): no status check; with
         `event`, an audit event recorded in the same step; `in_slack` says its approval request has
-        been posted. Returns the action's status as it then was (None if there is no such action)."""
+        been posted. Returns the action's status as it then was (None if there is no such action, or
+        with `pipe`: queued in the caller's transaction, which gets the reply)."""
         args: list[str] = [encode_event(event) if event is not None else ""]
         for name, value in fields.items():
             args += [name, _field_text(name, value)]
         keys = [action_key(action_id), AUDIT_STREAM, *([UNPOSTED] if in_slack else [])]
-        status = self._annotate(keys=keys, args=args)
+        status = self._annotate(keys=keys, args=args, client=pipe)
         return Status(status.decode()) if isinstance(status, bytes) else None
 
     def oldest(self, status: Status, limit: int) -> list[Action]:

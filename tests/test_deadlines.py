@@ -165,3 +165,32 @@ def test_the_submitter_never_counts_toward_a_quorum(rt, workers, policy_file) ->
     with pytest.raises(NotAllowed, match=r"^support-bot submitted this action or owns its agent, so cannot decide it$"):
         Signoff(connection=rt.connection).decide(ticket.id, "approve", by="support-bot")
     assert rt.store.get(ticket.id).votes == []
+
+
+def test_an_escalation_fired_twice_at_once_asks_the_next_level_once(rt, workers, policy_file) -> None:
+    import threading
+
+    from signoff import deadlines
+
+    chain = ("    escalation:\n      - {approvers: {users: [U0ALICE]}, after: 30m}\n"
+             "      - {approvers: {users: [U0BOB]}, after: 1h}\n")
+    workers.start(policy=policy_file(_rule(chain)))
+    for _ in range(10):  # a race: ten chances to meet it
+        ticket = _refund(rt)
+        # The second-by-second job and the sweep's catch-up can fire the same due moment together.
+        start = threading.Barrier(2)
+        outcomes: list[Any] = []
+
+        def fire(action_id: str = ticket.id, start: threading.Barrier = start, outcomes: list[Any] = outcomes) -> None:
+            start.wait()
+            outcomes.append(deadlines.escalate(rt, action_id, 1))
+
+        firing = [threading.Thread(target=fire) for _ in range(2)]
+        for thread in firing:
+            thread.start()
+        for thread in firing:
+            thread.join()
+        assert sum(outcome is not None for outcome in outcomes) == 1
+        steps = [e.step for e in Signoff(connection=rt.connection).audit(action_id=ticket.id)]
+        assert steps.count("escalated") == 1
+        assert rt.store.get(ticket.id).waiting.level == 1
