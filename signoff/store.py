@@ -37,7 +37,8 @@ TIMERS = f"{PREFIX}:timers"  # "<kind>:<action id>" scored by when it is due (se
 UNATTENDED_FEED = f"{PREFIX}:unattended"
 UNATTENDED_KEPT = 1_000_000  # unread entries past this many are dropped (approximately): a bound, not a queue
 #: Waiting actions not yet in Slack, scored by when the sweep should look at them (see
-#: workers.maintenance): a held action joins in its transition, its post takes it off.
+#: workers.maintenance): a held action joins in its transition; its post, or the end of its wait,
+#: takes it off.
 UNPOSTED = f"{PREFIX}:unposted"
 UNPOSTED_LOOK_AFTER = 60.0  # seconds the post job has before the sweep looks
 
@@ -93,10 +94,13 @@ if old_status ~= new_status then
   redis.call('ZREM', prefix .. 'status:' .. old_status, id)
   redis.call('ZADD', prefix .. 'status:' .. new_status, doc['score'], id)
 end
+local in_slack = string.find(doc['slack'] or '', '"ts"', 1, true)
 if old_status == 'pending_approval' and new_status ~= 'pending_approval' then
-  -- The wait ended: its deadline, reminder and escalation have nothing left to do.
+  -- The wait ended: its deadline, reminder and escalation have nothing left to do, nor the sweep
+  -- (a posted action left the unposted index when it was posted).
   redis.call('ZREM', timers, 'expire:' .. id, 'remind:' .. id, 'escalate:' .. id)
-elseif new_status == 'pending_approval' and not string.find(doc['slack'] or '', '"ts"', 1, true) then
+  if not in_slack then redis.call('ZREM', KEYS[5], id) end
+elseif new_status == 'pending_approval' and not in_slack then
   -- Waiting and not in Slack yet: the sweep looks at it then, unless its post has taken it off.
   redis.call('ZADD', KEYS[5], look_at, id)
 end

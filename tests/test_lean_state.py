@@ -29,7 +29,8 @@ def _scheduled_for(rt: Any, action_id: str) -> list[str]:
             if action_id in job.args:
                 found.append(f"{job.func_name} {job_id}")
     timers = [m.decode() for m in rt.connection.zrange("signoff:timers", 0, -1)]
-    return found + [m for m in timers if m.endswith(action_id)]
+    unposted = [f"unposted:{m.decode()}" for m in rt.connection.zrange("signoff:unposted", 0, -1)]
+    return found + [m for m in timers + unposted if m.endswith(action_id)]
 
 
 def _rq_keys_naming(rt: Any, action_id: str) -> list[str]:
