@@ -9,6 +9,7 @@ from typing import Any
 from redis import Redis
 from rq import Queue
 from rq.cron import CronJob, CronScheduler
+from rq.exceptions import StopRequested
 from rq.job import Job
 
 from signoff.runtime import ACTIONS_QUEUE, JOB_SERIALIZER, Runtime
@@ -51,4 +52,10 @@ def build_scheduler(rt: Runtime, periodic: list[Periodic] | None = None) -> Cron
 
 def run_scheduler(rt: Runtime, periodic: list[Periodic] | None = None) -> None:
     scheduler = build_scheduler(rt, periodic)
-    until_redis_answers("scheduler", scheduler.start, on_reconnect=scheduler.register_death)
+    try:
+        until_redis_answers("scheduler", scheduler.start, on_reconnect=scheduler.register_death)
+    except StopRequested:
+        # RQ's scheduler answers a stop signal from before it has registered, outside the loop that
+        # catches it: a stop during start-up ends here, at once and as quietly as one at any other
+        # moment (a registration half written expires with its TTL).
+        return

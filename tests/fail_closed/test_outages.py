@@ -80,3 +80,26 @@ def test_a_click_on_a_message_whose_post_was_not_recorded_is_still_decided(rt, s
     sandbox.interactions.click(message, "signoff_approve", ALICE)
     assert wait_status(rt, action.id, Status.SUCCEEDED).decided_by == f"slack:{ALICE}"
     updated_with(sandbox, message, "Approved* by <@U0ALICE>")  # the clicked message shows the decision
+
+
+def test_a_scheduler_stopped_while_it_is_still_connecting_stops_quietly() -> None:
+    import socket
+
+    # A Redis that accepts the connection and never answers: the scheduler is caught mid-start.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        env = {**os.environ, "REDIS_URL": f"redis://127.0.0.1:{silent.getsockname()[1]}/0"}
+        scheduler = subprocess.Popen([sys.executable, "-m", "signoff_app.cli", "scheduler"], cwd=ROOT, env=env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                     start_new_session=True)
+        try:
+            peer, _ = silent.accept()
+            with peer:
+                assert peer.recv(1024)  # its first command: it is waiting for Redis's answer now
+                scheduler.send_signal(signal.SIGTERM)
+                _, said = scheduler.communicate(timeout=30)
+        finally:
+            if scheduler.poll() is None:
+                os.killpg(scheduler.pid, signal.SIGKILL)
+    assert scheduler.returncode == 0 and "Traceback" not in said, said[-3000:]
