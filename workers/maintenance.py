@@ -66,6 +66,10 @@ def repost_unposted(rt: Runtime, now: float | None = None) -> int:
                 or action.slack.get("channel") or action.batch_id):
             done.append(action_id)  # gone, decided, posted, or part of a batch message
             continue
+        next_at = float(action.slack.get("next_at") or 0)  # set by its last try, from that try's back-off
+        if now < next_at:
+            later[action_id] = next_at
+            continue
         attempts = int(action.slack.get("attempts", "0"))
         if not _under_way(rt, notify.post_job_id(action_id)):
             notify.pending(rt, action)
