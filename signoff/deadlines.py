@@ -56,7 +56,6 @@ def escalate(rt: Runtime, action_id: str, level: int) -> Action | None:
             if action.status != Status.PENDING_APPROVAL or waiting is None or waiting.level != level - 1:
                 return None
             if level >= len(waiting.chain):
-                pipe.unwatch()
                 return expire(rt, action_id)
             raised = waiting.model_copy(update={"level": level})
             asked = ", ".join([*raised.chain[level].users, *raised.chain[level].groups])
