@@ -77,18 +77,14 @@ def counted(connection: redis.Redis) -> Iterator[Counted]:
 
 
 def _drain(rt: Any, queues: tuple[str, ...]) -> None:
-    """Signoff's jobs on an in-process SimpleWorker, configured as `signoff worker` configures it."""
-    from rq import Queue, SimpleWorker
-
+    """Signoff's jobs on an in-process worker, as `signoff worker --no-fork` builds it (the baseline
+    below is RQ's SimpleWorker)."""
     from bot.jobs import JOB_MODULES as BOT_JOBS
-    from signoff.runtime import JOB_SERIALIZER
-    from workers.job_class import JOB_MODULES, SignoffJob
-    from workers.worker import prepare
+    from workers.job_class import JOB_MODULES
+    from workers.worker import build_worker, prepare
 
     prepare(rt, job_modules=(*JOB_MODULES, *BOT_JOBS))
-    SimpleWorker([Queue(q, connection=rt.connection, serializer=JOB_SERIALIZER, job_class=SignoffJob) for q in queues],
-                 connection=rt.connection, serializer=JOB_SERIALIZER, job_class=SignoffJob).work(
-        burst=True, with_scheduler=False, logging_level="WARNING")
+    build_worker(rt, queues, fork=False).work(burst=True, with_scheduler=False, logging_level="WARNING")
 
 
 def plain_rq_per_job(connection: redis.Redis) -> dict[str, float]:

@@ -31,19 +31,16 @@ def _drain(worker_class: type[Worker], queue: str, connection: redis.Redis) -> N
 
 
 def _drain_signoff(worker_class: type[Worker]) -> None:
-    """The same worker class, as `signoff worker` configures it: its own Redis connection, JSON jobs,
-    only Signoff's own functions."""
+    """The same worker class, as `signoff worker` (`--no-fork` for SimpleWorker) builds it: Signoff's
+    subclass with its leaner bookkeeping, its own Redis connection, JSON jobs, only Signoff's own functions."""
     from signoff.config import get_settings
-    from signoff.runtime import ACTIONS_QUEUE, JOB_SERIALIZER, Runtime
-    from workers.job_class import SignoffJob
-    from workers.worker import prepare
+    from signoff.runtime import ACTIONS_QUEUE, Runtime
+    from workers.worker import build_worker, prepare
 
     get_settings.cache_clear()
     rt = Runtime()
-    connection = rt.connection
     prepare(rt)  # as `signoff worker` starts: the forked horses inherit it
-    queue = Queue(ACTIONS_QUEUE, connection=connection, serializer=JOB_SERIALIZER, job_class=SignoffJob)
-    worker_class([queue], connection=connection, serializer=JOB_SERIALIZER, job_class=SignoffJob).work(
+    build_worker(rt, (ACTIONS_QUEUE,), fork=worker_class is not SimpleWorker).work(
         burst=True, with_scheduler=False, logging_level="WARNING")
 
 

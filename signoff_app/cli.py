@@ -205,7 +205,8 @@ def cmd_agents(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
 
 def cmd_worker(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
     actions = [m.strip() for m in args.actions.split(",") if m.strip()] if args.actions is not None else None
-    run_worker(rt, burst=args.burst, name=args.name, actions=actions, job_modules=[*JOB_MODULES, *SLACK_JOB_MODULES])
+    run_worker(rt, burst=args.burst, name=args.name, actions=actions, job_modules=[*JOB_MODULES, *SLACK_JOB_MODULES],
+               fork=not args.no_fork)
     return 0
 
 
@@ -349,6 +350,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("worker", help="run a worker on Signoff's queues")
     p.add_argument("--burst", action="store_true", help="stop when the queues are empty")
     p.add_argument("--name")
+    p.add_argument("--no-fork", action="store_true",
+                   help="run each job in the worker's own process (RQ's SimpleWorker): faster for quick actions, "
+                        "but an action that crashes the process takes the worker down")
     p.add_argument("--actions", metavar="MODULES",
                    help="modules that declare the action functions this worker may run (default: SIGNOFF_ACTIONS)")
     p.set_defaults(func=cmd_worker)

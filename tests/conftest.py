@@ -80,7 +80,7 @@ class Workers:
         self.logs: list[Any] = []
 
     def start(self, policy: str | None = None, extra_env: dict[str, str] | None = None,
-              without: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
+              without: tuple[str, ...] = (), args: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
         env = {k: v for k, v in {**os.environ, **(extra_env or {})}.items() if k not in without}
         if policy:
             env["SIGNOFF_POLICY"] = policy
@@ -89,7 +89,7 @@ class Workers:
         self.logs.append(log)
         process = subprocess.Popen(
             # A unique name: RQ refuses a second live worker of the same name.
-            [sys.executable, "-m", "signoff_app.cli", "worker", "--name", f"test-{uuid.uuid4().hex[:12]}"],
+            [sys.executable, "-m", "signoff_app.cli", "worker", "--name", f"test-{uuid.uuid4().hex[:12]}", *args],
             cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=log,
         )
         self.processes.append(process)

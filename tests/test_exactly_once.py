@@ -119,13 +119,16 @@ def test_a_routing_job_delivered_again_never_runs_the_action_again(rt, workers) 
     assert rt.connection.llen("test:started:t5") == 0
 
 
-def test_a_whole_worker_killed_is_recovered_from_redis_by_another(rt, workers) -> None:
-    first = workers.start()
+@pytest.mark.parametrize("args", [(), ("--no-fork",)], ids=["forking", "no-fork"])
+def test_a_whole_worker_killed_is_recovered_from_redis_by_another(rt, workers, args) -> None:
+    first = workers.start(args=args)
     ticket = hang_once.request(tag="t3", agent="ops-bot", reason="r")
-    horse = int(blpop_text(rt, "test:started:t3"))
-    # The whole machine goes: the worker's process group and its work horse (RQ puts it in a group of its own).
+    runner = int(blpop_text(rt, "test:started:t3"))
+    # The whole machine goes: the worker's process group and its work horse (RQ puts it in a group of its
+    # own); with --no-fork the action runs in the worker itself.
     os.killpg(first.pid, signal.SIGKILL)
-    _kill(horse)
+    if runner != first.pid:
+        _kill(runner)
     first.wait()
     assert rt.store.get(ticket.id).status == Status.RUNNING  # the state is in Redis, not in the dead worker
     # Its heartbeat would lapse on its own; the test moves the clock instead of waiting for it.

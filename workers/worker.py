@@ -9,13 +9,14 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from rq import Queue, Worker
+from rq import Queue, SimpleWorker, Worker
 from rq.exceptions import StopRequested
 from rq.registry import StartedJobRegistry
 
 from signoff import job_runtime, jobs, registry
 from signoff.logging import log
 from signoff.runtime import JOB_SERIALIZER, QUEUES, Runtime
+from workers.bookkeeping import LeanBookkeeping
 from workers.job_class import JOB_MODULES, SignoffJob
 from workers.jobs import on_horse_killed
 from workers.resilience import FIRST_WAIT, MAX_WAIT, until_redis_answers
@@ -43,8 +44,8 @@ def prepare(rt: Runtime, actions: list[str] | None = None, job_modules: Iterable
     return names
 
 
-class SignoffWorker(Worker):
-    """RQ's forking worker that remembers being asked to stop.
+class _SignoffWorking(LeanBookkeeping):
+    """What both of Signoff's worker classes add to RQ's: lean bookkeeping, and remembering a stop.
 
     RQ's `work()` returns the same way after a stop signal and after an exception it caught itself
     (a Redis connection lost mid-loop): only the first may end the process."""
@@ -53,13 +54,26 @@ class SignoffWorker(Worker):
 
     def request_stop(self, signum: Any, frame: Any) -> None:
         self.stop_signalled = True
-        super().request_stop(signum, frame)
+        super().request_stop(signum, frame)  # type: ignore[misc]
 
 
-def build_worker(rt: Runtime, queues: tuple[str, ...] = QUEUES, name: str | None = None) -> SignoffWorker:
-    worker = SignoffWorker([Queue(q, connection=rt.connection, serializer=JOB_SERIALIZER, job_class=SignoffJob)
-                     for q in queues], connection=rt.connection, name=name,
-                    work_horse_killed_handler=on_horse_killed, serializer=JOB_SERIALIZER, job_class=SignoffJob)
+class SignoffWorker(_SignoffWorking, Worker):
+    """The default: each job in a forked work horse, so an action that crashes or hangs takes only
+    its horse down."""
+
+
+class SignoffSimpleWorker(_SignoffWorking, SimpleWorker):
+    """`signoff worker --no-fork`: each job in the worker's own process, without a fork's cost; an
+    action function that crashes the process takes the worker down (its job is then failed or
+    retried as any abandoned job is)."""
+
+
+def build_worker(rt: Runtime, queues: tuple[str, ...] = QUEUES, name: str | None = None,
+                 fork: bool = True) -> SignoffWorker | SignoffSimpleWorker:
+    worker_class: type[SignoffWorker | SignoffSimpleWorker] = SignoffWorker if fork else SignoffSimpleWorker
+    worker = worker_class([Queue(q, connection=rt.connection, serializer=JOB_SERIALIZER, job_class=SignoffJob)
+                           for q in queues], connection=rt.connection, name=name,
+                          work_horse_killed_handler=on_horse_killed, serializer=JOB_SERIALIZER, job_class=SignoffJob)
     # RQ backs off up to a minute between attempts to reach Redis; after an outage a worker should be
     # back within seconds, not sleep through the first approvals.
     worker.max_connection_wait_time = MAX_WAIT
@@ -67,10 +81,10 @@ def build_worker(rt: Runtime, queues: tuple[str, ...] = QUEUES, name: str | None
 
 
 def run_worker(rt: Runtime, *, burst: bool = False, with_scheduler: bool = True, name: str | None = None,
-               actions: list[str] | None = None, job_modules: Iterable[str] = JOB_MODULES) -> bool:
+               actions: list[str] | None = None, job_modules: Iterable[str] = JOB_MODULES, fork: bool = True) -> bool:
     """Runs a worker; `job_modules` names every module whose jobs it may run (the root adds the Slack app's)."""
     until_redis_answers("worker", lambda: prepare(rt, actions, job_modules))
-    worker = build_worker(rt, name=name)
+    worker = build_worker(rt, name=name, fork=fork)
 
     def forget_crashed() -> None:
         # The crashed run left the worker registered as alive; a new run under the same name needs it gone.
