@@ -45,8 +45,9 @@ RETRY_ON = [redis.ConnectionError, redis.TimeoutError, BusyLoadingError, ReadOnl
 #: No CLIENT SETINFO on connecting (`driver_info=None`): a forking RQ worker opens a new connection
 #: in every work horse, so once per job, and redis-py's default sends two more round trips after
 #: HELLO (refused by Redis before 7.2 anyway), having first read its own package metadata from disk
-#: (~3 ms). CLIENT LIST then shows no library name.
-NO_CLIENT_SETINFO: dict[str, Any] = {"driver_info": None}
+#: (~3 ms). CLIENT LIST then shows no library name. (HELLO stays: without it, RESP2 over TLS left
+#: replies unread in pooled connections: "Connection has data", in redis-py 8.1.)
+QUIET_HANDSHAKE: dict[str, Any] = {"driver_info": None}
 
 
 def tls_options(settings: Settings) -> dict[str, Any]:
@@ -108,7 +109,7 @@ def _via_sentinel(settings: Settings) -> redis.Redis:
     pool = redis.ConnectionPool(
         connection_class=SentinelMasterTLSConnection if tls else SentinelMasterConnection,
         sentinels=_sentinel_hosts(settings.redis_sentinels), service_name=settings.redis_service,
-        sentinel_kwargs=_sentinel_auth(settings), retry=RETRY, retry_on_error=RETRY_ON, **NO_CLIENT_SETINFO, **options)
+        sentinel_kwargs=_sentinel_auth(settings), retry=RETRY, retry_on_error=RETRY_ON, **QUIET_HANDSHAKE, **options)
     return redis.Redis(connection_pool=pool)
 
 
@@ -119,7 +120,7 @@ def connect(url: str | None = None) -> redis.Redis:
         return _via_sentinel(settings)
     url = url or redis_url(settings)
     extra = tls_options(settings) if url.startswith("rediss://") else {}
-    return redis.Redis.from_url(url, retry=RETRY, retry_on_error=RETRY_ON, **NO_CLIENT_SETINFO, **extra)
+    return redis.Redis.from_url(url, retry=RETRY, retry_on_error=RETRY_ON, **QUIET_HANDSHAKE, **extra)
 
 
 def connect_async(settings: Settings | None = None) -> aioredis.Redis:

@@ -11,19 +11,28 @@ import importlib
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
+from rq import get_current_job
+
 F = TypeVar("F", bound=Callable[..., Any])
 
-_allowed: set[str] = set()
+_allowed: dict[str, Callable[..., Any]] = {}
 
 
 def signoff_job(func: F) -> F:
     """Marks a function as one a Signoff worker may run (or call back) for a job."""
-    _allowed.add(f"{func.__module__}.{func.__qualname__}")
+    _allowed[f"{func.__module__}.{func.__qualname__}"] = func
     return func
 
 
 def is_allowed(name: str) -> bool:
     return name in _allowed
+
+
+def callable_here(name: str) -> Callable[..., Any] | None:
+    """The job's function, where this process may call it at once instead of queueing a job for it:
+    inside a worker's job (which gives it its runtime), with the job's module loaded."""
+    func = _allowed.get(name)
+    return func if func is not None and get_current_job() is not None else None
 
 
 def load(modules: Iterable[str]) -> frozenset[str]:

@@ -1,16 +1,30 @@
-"""Telling people: what waits for a decision and how runs ended. Slack jobs go on their own queue."""
+"""Telling people: what waits for a decision and how runs ended. Slack jobs go on their own queue.
+
+Two of them are done on the spot by the worker whose job asks for them, rather than queued as jobs
+of their own (each RQ job costs some 40 Redis commands of bookkeeping): the approval request, by the
+job that routed the action, and the run's outcome, by the job that ran it. Whatever goes wrong
+there (Slack down, slow, refusing) queues the same job instead, which RQ retries; the action itself
+is already recorded, so nothing waits on Slack.
+"""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from redis.client import Pipeline
 from rq import Retry
 
-from signoff import homes
+from signoff import homes, jobs
+from signoff.logging import log
 from signoff.models import Action, Status
 from signoff.runtime import Runtime
 
 # Slack was down or refused: try again later, while the action waits unchanged.
-SLACK_RETRY = Retry(max=5, interval=[5, 30, 120, 300, 900])
+SLACK_RETRY_INTERVALS = [5, 30, 120, 300, 900]
+SLACK_RETRY = Retry(max=5, interval=SLACK_RETRY_INTERVALS)
+# After a first try made on the spot, the queued job keeps the same timetable: its next try comes
+# the first interval later, and its own retries are the rest.
+_AFTER_FIRST_TRY = Retry(max=len(SLACK_RETRY_INTERVALS) - 1, interval=SLACK_RETRY_INTERVALS[1:])
 # Past those retries the scheduler's sweep posts it again, after this long, for as long as it waits.
 REPOST_CAP = 1800.0
 
@@ -32,9 +46,32 @@ BATCH_POST_JOB = "bot.jobs.slack.post_batch"
 BATCH_UPDATE_JOB = "bot.jobs.slack.update_batch_message"
 
 
-def _to_slack(rt: Runtime, job: str, subject_id: str, pipe: Pipeline | None = None) -> None:
-    if rt.slack_enabled:
-        rt.slack_queue.enqueue(job, subject_id, retry=SLACK_RETRY, result_ttl=0, pipeline=pipe)
+#: After an approval, how long the message waits for the run to end, so that one update shows both
+#: the decision and the outcome; a run still going by then gets the decision shown on its own.
+RUN_SETTLE_WAIT = 2.0
+
+
+def update_job_id(action: Action) -> str:
+    return f"signoff-update-{action.id}-v{action.version}"
+
+
+def _to_slack(rt: Runtime, job: str, subject_id: str, pipe: Pipeline | None = None, *, here: Action | None = None,
+              job_id: str | None = None) -> None:
+    """`here`: the action as the calling job has it, to do the job's work right here if it can."""
+    if not rt.slack_enabled:
+        return
+    func = jobs.callable_here(job) if here is not None and pipe is None else None
+    if func is not None:
+        try:
+            func(subject_id, current=here)
+            return
+        except Exception as error:  # whatever it was, the queued job retries it
+            log.warning("slack_queued_for_retry", job=job.rsplit(".", 1)[-1], subject=subject_id,
+                        error=type(error).__name__, retry_in=SLACK_RETRY_INTERVALS[0])
+            rt.slack_queue.enqueue_in(timedelta(seconds=SLACK_RETRY_INTERVALS[0]), job, subject_id,
+                                      retry=_AFTER_FIRST_TRY, result_ttl=0, job_id=job_id)
+            return
+    rt.slack_queue.enqueue(job, subject_id, retry=SLACK_RETRY, result_ttl=0, pipeline=pipe, job_id=job_id)
 
 
 def _about_message(rt: Runtime, job: str, action: Action, pipe: Pipeline | None = None) -> None:
@@ -43,33 +80,40 @@ def _about_message(rt: Runtime, job: str, action: Action, pipe: Pipeline | None 
         _to_slack(rt, job, action.id, pipe)
 
 
-def pending(rt: Runtime, action: Action) -> None:
+def pending(rt: Runtime, action: Action, *, here: bool = False) -> None:
+    """`here`: posted by the calling job itself when it can (see the module's docstring)."""
     # One id per action: the sweep can tell whether a post is already queued or being retried.
     if rt.slack_enabled:
-        rt.slack_queue.enqueue(POST_JOB, action.id, retry=SLACK_RETRY, job_id=post_job_id(action.id), result_ttl=0)
         homes.changed(rt, action)
+        _to_slack(rt, POST_JOB, action.id, here=action if here else None, job_id=post_job_id(action.id))
 
 
 def decided(rt: Runtime, action: Action, pipe: Pipeline | None = None) -> None:
     homes.changed(rt, action)
     if rt.slack_enabled and action.slack.get("ts") and action.status == Status.APPROVED and action.func:
-        # The update will show the run's end if it comes soon, and post its outcome: one job fewer.
-        (pipe if pipe is not None else rt.connection).set(outcome_watch_key(action.id), "watching", ex=300)
+        # The run's end shows the decision with the outcome (`finished`). Only a run still going after
+        # RUN_SETTLE_WAIT gets this update, which shows the decision meanwhile; the run's end calls it off.
+        rt.slack_queue.enqueue_in(timedelta(seconds=RUN_SETTLE_WAIT), UPDATE_JOB, action.id,
+                                  job_id=update_job_id(action), retry=SLACK_RETRY, result_ttl=0, pipeline=pipe)
+        return
     _about_message(rt, UPDATE_JOB, action, pipe)
 
 
-def outcome_watch_key(action_id: str) -> str:
-    """Set with the message's update after an approval ("watching") until that update is shown; the
-    run's end sets it to "handed", and the outcome goes out with that update: one job, one update."""
-    return f"signoff:outcome-watch:{action_id}"
+# Calls off the update scheduled at the approval, unless the scheduler has already let it go.
+_CALL_OFF = """
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then redis.call('DEL', KEYS[2]) end
+"""
 
 
-def finished(rt: Runtime, action: Action) -> None:
-    if not action.slack.get("ts"):
+def finished(rt: Runtime, action: Action, *, here: bool = False) -> None:
+    """A run ended: the message shows the decision and the outcome, and a thread reply says it."""
+    if not action.slack.get("ts") or not rt.slack_enabled:
         return
-    if rt.connection.set(outcome_watch_key(action.id), "handed", xx=True, keepttl=True):
-        return  # the update job is waiting for exactly this: it shows the outcome
-    _about_message(rt, RESULT_JOB, action)
+    _to_slack(rt, RESULT_JOB, action.id, here=action if here else None)
+    # Only now: a crash before this leaves the scheduled update to show where the action stands.
+    update_id = update_job_id(action)
+    rt.connection.register_script(_CALL_OFF)(
+        keys=[rt.slack_queue.scheduled_job_registry.key, rt.slack_queue.job_class.key_for(update_id)], args=[update_id])
 
 
 def escalated(rt: Runtime, action: Action) -> None:

@@ -8,8 +8,9 @@ import urllib.request
 
 from signoff import Status
 from signoff.models import Action, AuditEvent
-from tests.actions import issue_refund, send_email
-from tests.helpers import wait_status, wait_worker_idle
+from signoff.notify import RUN_SETTLE_WAIT
+from tests.actions import hang, issue_refund, send_email
+from tests.helpers import advance, blpop_text, wait_status, wait_worker_idle
 from tests.slack_helpers import (
     approval_message,
     ephemeral_to,
@@ -210,6 +211,36 @@ def test_an_approved_action_that_runs_at_once_takes_three_slack_calls(rt, sandbo
     chat = sorted(c.method for c in sandbox.calls[before:] if c.method.startswith("chat."))
     assert chat == ["chat.postMessage", "chat.postMessage", "chat.update"]
     assert ":white_check_mark: ran" in text_of(message.blocks)  # that one update shows how it ended
+
+
+def test_a_quick_run_posts_from_its_own_jobs_and_leaves_no_slack_job_behind(rt, sandbox, bot, slack_worker) -> None:
+    ticket = _email()
+    message = approval_message(sandbox, ticket.id)
+    # The routing job posted it itself: no job of its own was queued, none is left to retry it.
+    assert not rt.slack_queue.scheduled_job_registry.get_job_ids() and rt.slack_queue.count == 0
+    sandbox.interactions.click(message, "signoff_approve", ALICE)
+    thread_reply(sandbox, message)
+    wait_worker_idle(rt, slack_worker.pid)
+    # The update planned for a run still going after the approval was called off when it ended.
+    assert not rt.slack_queue.scheduled_job_registry.get_job_ids()
+    assert [k for k in rt.connection.scan_iter(match=f"rq:*{ticket.id}*")] == []
+
+
+def test_a_run_still_going_shows_the_decision_meanwhile_then_its_outcome(rt, workers, slack_env, policy_file,
+                                                                          sandbox, bot) -> None:
+    policy = policy_file("rules:\n  - name: ops\n    match: {type: hang}\n    mode: approve\n")
+    for _ in range(2):  # one runs the action; the other is free to update its message meanwhile
+        workers.start(extra_env=slack_env, policy=policy)
+    ticket = hang.request(tag="slow", agent="ops-bot", reason="restart the cluster")
+    message = approval_message(sandbox, ticket.id)
+    sandbox.interactions.click(message, "signoff_approve", ALICE)
+    blpop_text(rt, "test:started:slow")
+    assert advance(rt, RUN_SETTLE_WAIT + 1) == 1  # the update planned at the approval comes due
+    updated_with(sandbox, message, "running")
+    assert not [m for m in sandbox.workspace.messages if m.thread_ts == message.ts]  # no outcome yet
+    rt.connection.rpush("test:release:slow", "go")
+    assert thread_reply(sandbox, message).text.startswith(":white_check_mark: Ran successfully")
+    updated_with(sandbox, message, ":white_check_mark: ran")
 
 
 def test_slash_command_counts_everything_that_waits_for_you(rt, sandbox, bot) -> None:

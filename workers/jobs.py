@@ -75,7 +75,7 @@ def process_action(action_id: str) -> str:
         elif action.status == Status.PENDING_APPROVAL and (calls := runs.waiting_calls(rt, action)) > 1:
             batch_jobs.add_run_call(rt, action, calls)
         elif action.status == Status.PENDING_APPROVAL:
-            notify.pending(rt, action)
+            notify.pending(rt, action, here=True)  # posted by this job: no job of its own
         else:
             resumption.settled(rt, action)  # a paused run's call the policy let through here
         if action.status == Status.RUNNING:  # started by this routing step itself, just now
@@ -118,7 +118,7 @@ def _run(rt: Runtime, action: Action) -> str:
         kwargs[IDEMPOTENCY_PARAM] = action.idempotency_key
     result = local.func(**kwargs)  # an exception goes to on_job_failure through RQ
     done = lifecycle.succeed(rt, action, result)
-    notify.finished(rt, done)
+    notify.finished(rt, done, here=True)  # the message's update and reply, from this job
     return str(done.status)
 
 

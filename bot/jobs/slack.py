@@ -24,7 +24,7 @@ from signoff.batches import Batches
 from signoff.job_runtime import job_runtime
 from signoff.jobs import signoff_job
 from signoff.models import Action, Status
-from signoff.notify import backoff, outcome_watch_key
+from signoff.notify import backoff
 from signoff.runtime import Runtime
 
 log = structlog.get_logger("signoff.slack")
@@ -56,7 +56,9 @@ def _slack_call(action_id: str, what: str, call: Callable[[], T]) -> T:
         raise  # RQ retries the job later (see signoff.notify)
 
 
-CHANNEL_IDS = "signoff:slack:channel_ids"  # "#approvals" -> "C0123": history is read by ID only
+# "#approvals" -> "C0123": history is read by ID only. Filled when a retry first needs it, not by
+# every post: a write per approval request for the rare retry.
+CHANNEL_IDS = "signoff:slack:channel_ids"
 
 
 def _channel_id(rt: Runtime, client: WebClient, channel: str) -> str:
@@ -86,9 +88,10 @@ def _already_posted(rt: Runtime, client: WebClient, channel: str, action: Action
 
 
 @signoff_job
-def post_approval_request(action_id: str) -> str | None:
+def post_approval_request(action_id: str, current: Action | None = None) -> str | None:
+    """`current`: the action as the job that routed it has it, when that job posts it itself."""
     rt = job_runtime()
-    action = rt.store.get(action_id)
+    action = current if current is not None else rt.store.get(action_id)
     if action.status != Status.PENDING_APPROVAL or action.slack.get("ts"):
         return None  # decided before it reached Slack, or already posted
     client = _client()
@@ -104,8 +107,6 @@ def post_approval_request(action_id: str) -> str | None:
             channel=channel, text=fallback_text(action), blocks=approval_blocks(action), unfurl_links=False,
             unfurl_media=False, metadata={"event_type": MARKER, "event_payload": {"action_id": action_id}}))
         posted = {"channel": str(reply["channel"]), "ts": str(reply["ts"])}
-        if channel.startswith("#"):
-            rt.connection.hset(CHANNEL_IDS, channel, posted["channel"])
     status = rt.store.annotate(action_id, slack=posted, in_slack=True)
     log.info("approval_posted", action_id=action_id, channel=posted["channel"], ts=posted["ts"])
     # A decision that came (from the CLI, say) before the ts was saved found no message to update.
@@ -114,53 +115,30 @@ def post_approval_request(action_id: str) -> str | None:
     return str(posted["ts"])
 
 
-#: How long the update after an approval waits for the run to end, so that one update shows both.
-RUN_SETTLE_WAIT = 2.0
-
-
-# Takes the watch back unless the run's end has handed the outcome over; returns what it found.
-_TAKE_BACK = """
-local found = redis.call('GET', KEYS[1])
-if found == 'watching' then redis.call('DEL', KEYS[1]) end
-return found
-"""
-
-
 @signoff_job
 def update_approval_message(action_id: str) -> None:
+    """The message shows where the action stands. After an approval with a run to come, this runs only
+    if the run is still going RUN_SETTLE_WAIT later (see signoff.notify.decided)."""
     rt = job_runtime()
     action = rt.store.get(action_id)
-    if not action.slack.get("ts"):
-        return
-    watch = outcome_watch_key(action_id)
-    if action.status in (Status.APPROVED, Status.RUNNING) and action.func:
-        # Most runs end within a moment: wait for it, and one chat.update shows the decision and the
-        # outcome, and the outcome's thread reply goes from here (see signoff.notify.finished).
-        action = rt.store.wait_for_status(action_id, action.settled_statuses, RUN_SETTLE_WAIT)
-    if rt.connection.register_script(_TAKE_BACK)(keys=[watch]) == b"handed":
-        action = rt.store.get(action_id)  # settled: the run's end handed its outcome to this job
-        _show(rt, action)
-        _thread_reply(action, run_outcome_text(action))
-        rt.connection.delete(watch)
-        return
-    _show(rt, action)
+    if action.slack.get("ts"):
+        _show(action)
 
 
-def _show(rt: Runtime, action: Action) -> None:
+def _show(action: Action) -> None:
     client = _client()
     _slack_call(action.id, "chat.update", lambda: client.chat_update(
         channel=action.slack["channel"], ts=action.slack["ts"], text=fallback_text(action),
         blocks=approval_blocks(action)))
-    # What the message now shows, so the outcome's job does not update it again to the same state.
-    rt.store.annotate(action.id, slack={**action.slack, "shown": f"{action.status}:{action.version}"})
 
 
 @signoff_job
-def post_run_outcome(action_id: str) -> None:
-    rt = job_runtime()
-    action = rt.store.get(action_id)
-    if action.slack.get("ts") and action.slack.get("shown") != f"{action.status}:{action.version}":
-        _show(rt, action)
+def post_run_outcome(action_id: str, current: Action | None = None) -> None:
+    """The message shows the decision and how the run ended, and a thread reply says it. `current`:
+    the action as the job that ran it has it, when that job sends this itself."""
+    action = current if current is not None else job_runtime().store.get(action_id)
+    if action.slack.get("ts"):
+        _show(action)
     _thread_reply(action, run_outcome_text(action))
 
 
