@@ -17,8 +17,15 @@ def bot_token(settings: Settings) -> str:
     return settings.slack_bot_token.get_secret_value()
 
 
-def web_client(settings: Settings) -> WebClient:
+#: One try, not long: for a call whose failure is retried elsewhere (a queued job) rather than waited out.
+BRIEF_TIMEOUT = 5
+
+
+def web_client(settings: Settings, *, patient: bool = True) -> WebClient:
+    """`patient=False`: no retry, not even after Slack's Retry-After, and a short timeout."""
     base_url = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
+    if not patient:
+        return WebClient(token=bot_token(settings), base_url=base_url, timeout=BRIEF_TIMEOUT, retry_handlers=[])
     return WebClient(
         token=bot_token(settings), base_url=base_url, timeout=10,
         retry_handlers=[ConnectionErrorRetryHandler(), RateLimitErrorRetryHandler(max_retry_count=RATE_LIMIT_RETRIES)],

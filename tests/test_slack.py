@@ -9,7 +9,7 @@ import urllib.request
 from signoff import Status
 from signoff.models import Action, AuditEvent
 from signoff.notify import RUN_SETTLE_WAIT
-from tests.actions import hang, issue_refund, send_email
+from tests.actions import hang, issue_refund, send_email, update_crm
 from tests.helpers import advance, blpop_text, wait_status, wait_worker_idle
 from tests.slack_helpers import (
     approval_message,
@@ -158,6 +158,16 @@ def test_a_429_storm_is_retried_after_retry_after_and_posts_once(rt, sandbox, bo
     calls = sandbox.calls_to("chat.postMessage")
     assert [c.status for c in calls] == [429, 429, 429, 200]
     assert len([m for m in sandbox.workspace.messages if not m.ephemeral_to]) == 1
+
+
+def test_slack_rate_limiting_an_approval_request_holds_up_no_other_action(rt, sandbox, bot, slack_worker) -> None:
+    sandbox.rate_limit("chat.postMessage", times=3, retry_after=20)
+    held = _email()
+    sandbox.wait_for(lambda: sandbox.calls_to("chat.postMessage", ok=False))
+    # Slack says "not for 20 seconds": the routing job does not wait for it, the queued post does.
+    ran = update_crm.request(record_id="r9", field="stage", value="won", agent="crm-bot", reason="deal closed")
+    assert ran.wait(timeout=10).status == Status.SUCCEEDED
+    assert rt.store.get(held.id).status == Status.PENDING_APPROVAL
 
 
 def test_a_slack_error_leaves_the_action_pending_and_is_retried(rt, sandbox, bot, workers, slack_env) -> None:

@@ -6,10 +6,12 @@ by RQ later; the action itself stays as it is, so nothing is lost because Slack 
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from functools import cache
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import structlog
 from slack_sdk import WebClient
@@ -32,9 +34,32 @@ MARKER = "signoff_approval"  # the message metadata that names the action a mess
 T = TypeVar("T")
 
 
+# Set while another job (routing, run) does a Slack job's work on the spot, handing it the action:
+# Slack then gets one brief try, so that routing never waits out a Retry-After or a hung
+# connection; whatever fails is queued as the job itself, which waits patiently (signoff.notify).
+_on_the_spot: ContextVar[bool] = ContextVar("slack_on_the_spot", default=False)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _brief_when_handed(func: F) -> F:
+    @functools.wraps(func)
+    def call(action_id: str, current: Action | None = None) -> Any:
+        spot = _on_the_spot.set(current is not None)
+        try:
+            return func(action_id, current)
+        finally:
+            _on_the_spot.reset(spot)
+    return cast(F, call)
+
+
 @cache
+def _web_client(patient: bool) -> WebClient:
+    return web_client(job_runtime().settings, patient=patient)
+
+
 def _client() -> WebClient:
-    return web_client(job_runtime().settings)
+    return _web_client(not _on_the_spot.get())
 
 
 def _destination(action: Action, client: WebClient, default_channel: str) -> str:
@@ -88,6 +113,7 @@ def _already_posted(rt: Runtime, client: WebClient, channel: str, action: Action
 
 
 @signoff_job
+@_brief_when_handed
 def post_approval_request(action_id: str, current: Action | None = None) -> str | None:
     """`current`: the action as the job that routed it has it, when that job posts it itself."""
     rt = job_runtime()
@@ -133,6 +159,7 @@ def _show(action: Action) -> None:
 
 
 @signoff_job
+@_brief_when_handed
 def post_run_outcome(action_id: str, current: Action | None = None) -> None:
     """The message shows the decision and how the run ended, and a thread reply says it. `current`:
     the action as the job that ran it has it, when that job sends this itself."""
