@@ -126,8 +126,8 @@ def auto_per_action(policy_path: str) -> dict[str, float]:
 
 def approve_per_action(sandbox: Any) -> dict[str, Any]:
     """Approve-mode end to end with the real processes: an agent's requests (this process), a
-    `signoff worker` (routing, the Slack post, the run, the message's update with the outcome), and
-    the Slack app (`signoff bot`) taking each reviewer's signed Approve click through the sandbox.
+    `signoff worker` (routing, which posts the approval request; the run, which updates the message),
+    and the Slack app (`signoff bot`) taking each reviewer's signed Approve click through the sandbox.
     Commands are the server's count; round trips are counted in every process (bench/instrument),
     start-up and shut-down included, spread over the actions."""
     import tempfile
