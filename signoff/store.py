@@ -388,9 +388,10 @@ class ActionStore:
                     action = self.get(action_id)
         return action
 
-    def wait_settled(self, action_id: str, timeout: float) -> Action:
-        """Blocks until the action is settled (see `Action.settled_statuses`) or `timeout` passes."""
-        return self.wait_for_status(action_id, self.get(action_id).settled_statuses, timeout)
+    def wait_settled(self, action_id: str, timeout: float, current: Action | None = None) -> Action:
+        """Blocks until the action is settled (see `Action.settled_statuses`) or `timeout` passes.
+        `current`: the action as the caller has it, which says what settles it (saves a read)."""
+        return self.wait_for_status(action_id, (current or self.get(action_id)).settled_statuses, timeout)
 
 
 def _raise_unless_ok(reply: list[Any], action_id: str, expect_version: int | None) -> None:

@@ -95,7 +95,7 @@ def cmd_submit(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
     action = lifecycle.request(rt, rt.catalog.get(args.type), _params(args) or {}, agent=args.agent,
                                reason=args.reason, review=args.review)
     if args.wait is not None:
-        outcome = Outcome.of(rt.store.wait_settled(action.id, args.wait))
+        outcome = Outcome.of(rt.store.wait_settled(action.id, args.wait, current=action))
         out.emit(outcome.model_dump(mode="json"), lambda: cli_format.outcome_text(outcome))
         return 0
     out.emit({"id": action.id, "status": action.status}, lambda: f"{action.id} {action.status}")

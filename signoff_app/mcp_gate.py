@@ -70,7 +70,7 @@ class PolicyGate(Middleware):
             # The same call asked again (after a timeout, or of a restarted gate) finds this action and its decision.
             self.rt.connection.set(key, action.id, ex=ASKED_TTL)
         log.info("mcp_call_held", tool=name, action_id=action.id)
-        decided = await asyncio.to_thread(self.rt.store.wait_settled, action.id, self.wait)
+        decided = await asyncio.to_thread(self.rt.store.wait_settled, action.id, self.wait, action)
         result = await self._after(decided, params, context, call_next)
         if decided.status not in (Status.RECEIVED, Status.PENDING_APPROVAL):
             self.rt.connection.delete(key)  # answered: the next identical call is a new request
