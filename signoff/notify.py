@@ -55,15 +55,16 @@ def update_job_id(action: Action) -> str:
     return f"signoff-update-{action.id}-v{action.version}"
 
 
-def _to_slack(rt: Runtime, job: str, subject_id: str, pipe: Pipeline | None = None, *, here: Action | None = None,
-              job_id: str | None = None) -> None:
-    """`here`: the action as the calling job has it, to do the job's work right here if it can."""
+def _to_slack(rt: Runtime, job: str, subject_id: str, pipe: Pipeline | None = None, *,
+              current: Action | None = None, job_id: str | None = None) -> None:
+    """`current`: the action as the calling job has it, handed to the job's function to do its work
+    right here if it can."""
     if not rt.slack_enabled:
         return
-    func = jobs.callable_here(job) if here is not None and pipe is None else None
+    func = jobs.callable_here(job) if current is not None and pipe is None else None
     if func is not None:
         try:
-            func(subject_id, current=here)
+            func(subject_id, current=current)
             return
         except Exception as error:  # whatever it was, the queued job retries it
             log.warning("slack_queued_for_retry", job=job.rsplit(".", 1)[-1], subject=subject_id,
@@ -85,7 +86,7 @@ def pending(rt: Runtime, action: Action, *, here: bool = False) -> None:
     # One id per action: the sweep can tell whether a post is already queued or being retried.
     if rt.slack_enabled:
         homes.changed(rt, action)
-        _to_slack(rt, POST_JOB, action.id, here=action if here else None, job_id=post_job_id(action.id))
+        _to_slack(rt, POST_JOB, action.id, current=action if here else None, job_id=post_job_id(action.id))
 
 
 def decided(rt: Runtime, action: Action, pipe: Pipeline | None = None) -> None:
@@ -109,7 +110,7 @@ def finished(rt: Runtime, action: Action, *, here: bool = False) -> None:
     """A run ended: the message shows the decision and the outcome, and a thread reply says it."""
     if not action.slack.get("ts") or not rt.slack_enabled:
         return
-    _to_slack(rt, RESULT_JOB, action.id, here=action if here else None)
+    _to_slack(rt, RESULT_JOB, action.id, current=action if here else None)
     # Only now: a crash before this leaves the scheduled update to show where the action stands.
     update_id = update_job_id(action)
     rt.connection.register_script(_CALL_OFF)(
