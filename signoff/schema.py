@@ -129,6 +129,16 @@ _CONSTRAINTS = {"minimum": "ge", "maximum": "le", "exclusiveMinimum": "gt", "exc
 
 
 def model_from_json_schema(schema: dict[str, Any]) -> type[BaseModel]:
+    """The model that validates parameters against `schema`. A schema this cannot read (a client's
+    declaration: properties that are not an object, an empty enum, a $ref to nowhere...) raises one
+    ValueError saying so, whatever tripped on it."""
+    try:
+        return _model_from_json_schema(schema)
+    except Exception as exc:  # untrusted input: any failure to read it is the schema's fault
+        raise ValueError(f"params_schema cannot be used: {type(exc).__name__}: {exc}".splitlines()[0]) from None
+
+
+def _model_from_json_schema(schema: dict[str, Any]) -> type[BaseModel]:
     defs = schema.get("$defs", {})
     required = set(schema.get("required", []))
     fields: dict[str, Any] = {}

@@ -131,6 +131,19 @@ def test_wrong_revoked_or_expired_tokens_get_401_and_the_log_never_holds_them(rt
     assert not any(t in line for line in bot.log for t in (revoked, expired, api.token))  # type: ignore[attr-defined]
 
 
+def test_a_malformed_schema_is_refused_with_422_and_declares_nothing(api) -> None:
+    # Shapes a fuzzer found making a 500: properties that are not an object, a field that is not one,
+    # an empty enum, a $ref to nowhere.
+    for schema in ({"type": "object", "properties": []}, {"type": "object", "properties": {"a": None}},
+                   {"type": "object", "properties": {"a": {"enum": []}}},
+                   {"type": "object", "properties": {"a": {"$ref": "#/$defs/nowhere"}}},
+                   {"type": "object", "required": 3}):
+        reply = api.post("/types", json={"name": "malformed", "params_schema": schema})
+        assert reply.status_code == 422, (schema, reply.text)
+        assert reply.json()["title"] == "Invalid schema" and "\n" not in reply.json()["detail"]
+    assert "malformed" not in [t["name"] for t in api.get("/types").json()]
+
+
 def test_a_declared_type_the_agent_performs_itself_and_reports(rt, api, sandbox) -> None:
     schema = {"type": "object", "properties": {"text": {"type": "string", "maxLength": 280}}, "required": ["text"]}
     assert api.post("/types", json={"name": "post_tweet", "category": "external_communication",
