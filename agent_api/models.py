@@ -54,7 +54,7 @@ class ActionView(BaseModel):
     def of(cls, action: Action, base: str) -> ActionView:
         url = f"{base}/actions/{action.id}"
         return cls(**action.model_dump(include=set(cls.model_fields) - {"settled", "links"}),
-                   settled=action.status in action.settled_statuses,
+                   settled=action.settled,
                    links=Links(self=url, wait=f"{url}/wait", cancel=f"{url}/cancel", result=f"{url}/result"))
 
 

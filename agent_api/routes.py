@@ -15,7 +15,7 @@ from agent_api.hub import TransitionHub
 from agent_api.models import ActionRequest, ActionView, Problem, ResultReport, TypeDeclaration, TypeView
 from agent_api.problems import ProblemError, not_found
 from signoff import lifecycle
-from signoff.catalog import ActionType, DeclarationRefused
+from signoff.catalog import ActionType, DeclarationRefused, NotYourType
 from signoff.errors import ActionNotFound, InvalidParams, TransitionRefused, UnknownActionType
 from signoff.models import Action, Status
 from signoff.runtime import Runtime
@@ -99,7 +99,7 @@ def api_router(rt: Runtime, hub: TransitionHub) -> APIRouter:
         deadline = loop.time() + timeout
         with hub.watching(action_id) as changed:  # watch before reading: no transition slips between
             action = await run_in_threadpool(own, action_id, token)
-            while (action.status not in action.settled_statuses and action.status not in (until or ())
+            while (not action.settled and action.status not in (until or ())
                    and (remaining := deadline - loop.time()) > 0):
                 try:
                     await asyncio.wait_for(changed.wait(), remaining)
@@ -142,8 +142,8 @@ def api_router(rt: Runtime, hub: TransitionHub) -> APIRouter:
         action_type = ActionType(name=body.name, category=body.category, params_schema=body.params_schema)
         try:
             action_type.params_model  # noqa: B018 - a schema Signoff cannot validate with is refused now
-            rt.catalog.declare(action_type)
-        except DeclarationRefused as refused:
+            rt.catalog.declare(action_type, by=token.agent)
+        except (DeclarationRefused, NotYourType) as refused:
             raise ProblemError(409, "Declaration refused", str(refused)) from None
         except (TypeError, ValueError, KeyError) as bad:
             raise ProblemError(422, "Invalid schema", str(bad), {"params_schema": str(bad)}) from None

@@ -66,3 +66,12 @@ def refusal(action: Action, user_id: str, members: MembershipCache, clicked_in: 
     if channel and user_id in members.channel(channel):
         return None
     return "You can't decide this action: only members of the approval channel can."
+
+
+def via(action: Action, user_id: str, members: MembershipCache) -> str | None:
+    """How this allowed user is one of the rule's approvers when not by name: `group:S…`, a member of
+    that group (Slack says so; the signed vote records it, and the door checks the group is the rule's)."""
+    approvers = action.approvers or {}
+    if user_id in approvers.get("users", []):
+        return None
+    return next((f"group:{g}" for g in approvers.get("groups", []) if user_id in members.group(g)), None)

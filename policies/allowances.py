@@ -57,6 +57,7 @@ class Allowance(BaseModel):
     created_at: datetime
     expires_at: datetime
     from_action: str  # the action whose approval created it
+    signature: str = ""  # set by the process that stored it; an allowance whose signature fails is ignored
 
     def describe(self) -> str:
         must = "; ".join(r.describe() for r in self.requirements) or "any parameters"

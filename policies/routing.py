@@ -70,12 +70,3 @@ def route(policy: Policy, signals: Signals, subject: Subject, now: datetime | No
     return Routing(rule=rule, mode=mode, hold=hold, risk=risk, observations=observations, waiting=waiting,
                    paused=paused, allowance=allowed)
 
-
-def runs_now(policy: Policy, subject: Subject, now: datetime | None = None) -> bool:
-    """Whether the policy lets this run without a person, judged where the agent runs (a framework
-    adapter deciding whether to pause at all). Runaway and unusual-value signals are the workers'
-    to judge: an action that runs on this answer is still recorded and routed for the audit log."""
-    verdict = decide(policy, subject)
-    if subject.review_requested or verdict.hold_because or verdict.rule.mode not in RUNS_NOW:
-        return False
-    return not schedule_risks(verdict.rule, now or datetime.now(UTC))

@@ -14,6 +14,7 @@ from typing import cast
 from pydantic import ValidationError
 
 from policies.allowances import Allowance, Requirement
+from signoff import signing
 from signoff.errors import SignoffError
 from signoff.keys import PREFIX
 from signoff.logging import log
@@ -46,9 +47,10 @@ def create(rt: Runtime, action: Action, *, by: str, days: int, requirements: lis
     if days not in DURATIONS:
         raise SignoffError(f"an allowance lasts {', '.join(map(str, DURATIONS))} days, not {days}")
     now = now or utcnow()
-    allowance = Allowance(id="al_" + secrets.token_hex(4), agent=action.agent, type=action.type, rule=action.rule,
-                          requirements=requirements, author=by, reason=reason, created_at=now,
-                          expires_at=now + timedelta(days=days), from_action=action.id)
+    allowance = _signed(rt, Allowance(
+        id="al_" + secrets.token_hex(4), agent=action.agent, type=action.type, rule=action.rule,
+        requirements=requirements, author=by, reason=reason, created_at=now, expires_at=now + timedelta(days=days),
+        from_action=action.id))
     with rt.connection.pipeline() as pipe:
         pipe.multi()
         pipe.hset(ALLOWANCES, allowance.id, allowance.model_dump_json())
@@ -59,6 +61,34 @@ def create(rt: Runtime, action: Action, *, by: str, days: int, requirements: lis
             f"{allowance.id}: allows {allowance.describe()} until {allowance.expires_at:%Y-%m-%d %H:%M} UTC"
             + (f" — {reason}" if reason else ""))
     return allowance
+
+
+def _fields(allowance: Allowance) -> dict[str, object]:
+    return allowance.model_dump(mode="json", exclude={"signature"})
+
+
+def _signed(rt: Runtime, allowance: Allowance) -> Allowance:
+    """Signed by the process that creates it (its author, scope and expiry): Redis alone cannot make one."""
+    return allowance.model_copy(update={"signature": signing.sign(rt.require_decision_key(), _fields(allowance))})
+
+
+def _genuine(rt: Runtime, allowance: Allowance) -> bool:
+    if signing.verifies(rt.require_decision_key(), allowance.signature, _fields(allowance)):
+        return True
+    log.warning("allowance_not_signed", allowance_id=allowance.id, author=allowance.author)
+    return False
+
+
+def verified(rt: Runtime, allowance_id: str) -> Allowance | None:
+    """The allowance if it exists and its signature verifies; None otherwise (an unsigned one is logged)."""
+    raw = cast(bytes | None, rt.connection.hget(ALLOWANCES, allowance_id))
+    if raw is None:
+        return None
+    try:
+        allowance = Allowance.model_validate_json(raw)
+    except ValidationError:
+        return None
+    return allowance if _genuine(rt, allowance) else None
 
 
 def _record(rt: Runtime, allowance: Allowance, step: str, by: str, note: str) -> None:
@@ -80,8 +110,10 @@ def every(rt: Runtime) -> list[Allowance]:
 
 
 def active(rt: Runtime, now: datetime | None = None) -> list[Allowance]:
+    """The allowances routing may apply: unexpired and signed by a process that holds the key. One written
+    into Redis by hand, or altered there, is ignored (and logged)."""
     now = now or utcnow()
-    return [a for a in every(rt) if a.expires_at > now]
+    return [a for a in every(rt) if a.expires_at > now and _genuine(rt, a)]
 
 
 def get(rt: Runtime, allowance_id: str) -> Allowance:

@@ -26,10 +26,13 @@ class ActionType(BaseModel):
     undo: str | None = None  # the action type that undoes this one; it takes `action_id`
     # "worker": published by a worker from its own code, and authoritative; "client": an SDK's declaration.
     source: Literal["worker", "client"] = "client"
+    # The agent whose declaration this is: only it may change it (a worker's own definition is no one's).
+    declared_by: str | None = None
 
     def differences(self, other: ActionType) -> list[str]:
         """The fields in which two declarations of a type differ (who published them aside)."""
-        mine, theirs = self.model_dump(exclude={"source"}), other.model_dump(exclude={"source"})
+        mine = self.model_dump(exclude={"source", "declared_by"})
+        theirs = other.model_dump(exclude={"source", "declared_by"})
         return [name for name in mine if mine[name] != theirs[name]]
 
     def same_definition(self, other: ActionType) -> bool:
@@ -54,6 +57,12 @@ class DeclarationRefused(SignoffError):
                          f"and this declaration differs in {', '.join(declared.differences(trusted))}: refused")
 
 
+class NotYourType(SignoffError):
+    def __init__(self, declared: ActionType, known: ActionType, by: str | None) -> None:
+        super().__init__(f"action type {declared.name!r} was declared by {known.declared_by}, so {by or 'this client'} "
+                         "may not change it: declare a type of your own")
+
+
 class Catalog:
     def __init__(self, connection: redis.Redis) -> None:
         self.connection = connection
@@ -62,17 +71,22 @@ class Catalog:
         """Writes a client's declaration only where the type is missing (a Redis that lost it)."""
         (pipe if pipe is not None else self.connection).hsetnx(TYPES_KEY, action_type.name, action_type.serialized)
 
-    def declare(self, action_type: ActionType) -> None:
-        """A client's declaration: refused (and logged) where a worker's own definition differs."""
+    def declare(self, action_type: ActionType, *, by: str | None = None) -> None:
+        """A client's declaration, as `by` (the agent declaring it): refused (and logged) where a worker's
+        own definition differs, or where another agent declared the type first."""
         raw = self.connection.hget(TYPES_KEY, action_type.name)
         if raw is not None:
             known = ActionType.model_validate_json(raw)
+            if known.same_definition(action_type):
+                return  # nothing changes, whoever asks
             if known.source == "worker":
-                if not known.same_definition(action_type):
-                    log.warning("declaration_refused", type=action_type.name, differs=known.differences(action_type))
-                    raise DeclarationRefused(action_type, known)
-                return
-        self.connection.hset(TYPES_KEY, action_type.name, action_type.serialized)
+                log.warning("declaration_refused", type=action_type.name, differs=known.differences(action_type))
+                raise DeclarationRefused(action_type, known)
+            if known.declared_by is not None and known.declared_by != by:
+                log.warning("declaration_refused", type=action_type.name, owner=known.declared_by, by=by)
+                raise NotYourType(action_type, known, by)
+        declared = action_type.model_copy(update={"declared_by": by}) if by is not None else action_type
+        self.connection.hset(TYPES_KEY, action_type.name, declared.model_dump_json())
 
     def publish(self, action_types: list[ActionType]) -> None:
         """A worker's own definitions: they replace whatever a client wrote."""

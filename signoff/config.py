@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     log_level: str = Field(default="info", validation_alias="SIGNOFF_LOG_LEVEL")
     # Signs decisions; held by the bot, the workers and operators, never by agents (see signoff.signing).
     decision_key: SecretStr | None = Field(default=None, validation_alias="SIGNOFF_DECISION_KEY")
+    # Checks run permits where the decision key is not held (MCP gate, hook, agents); public, not a secret.
+    verify_key: str | None = Field(default=None, validation_alias="SIGNOFF_VERIFY_KEY")
     # Agents without Redis credentials: the HTTP API and their token (see signoff.remote).
     api_url: str | None = Field(default=None, validation_alias="SIGNOFF_API_URL")
     agent_token: SecretStr | None = Field(default=None, validation_alias="SIGNOFF_AGENT_TOKEN")

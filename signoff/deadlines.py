@@ -11,10 +11,10 @@ from datetime import timedelta
 
 from redis.exceptions import WatchError
 
-from signoff import lifecycle, notify, resumption, timers
+from signoff import door, lifecycle, notify, resumption, timers
+from signoff.door import DEADLINE_ACTOR
 from signoff.errors import ActionNotFound, SignoffError
 from signoff.keys import action_key
-from signoff.lifecycle import DEADLINE_ACTOR
 from signoff.models import Action, AuditEvent, Status, utcnow
 from signoff.runtime import Runtime
 
@@ -25,11 +25,13 @@ def expire(rt: Runtime, action_id: str) -> Action | None:
     if action.status != Status.PENDING_APPROVAL or action.waiting is None:
         return None
     note = action.waiting.expiry_note
+    # What happens now is this process's policy's to say, never the stored record's.
+    on_expiry = door.required(rt, action).on_expiry
     try:
-        if action.waiting.on_expiry == "reject":
+        if on_expiry == "reject":
             return lifecycle.decide(rt, action_id, "reject", by=DEADLINE_ACTOR,
                                     note=note or "nobody decided before the deadline")
-        if action.waiting.on_expiry == "run":  # only where the rule says so explicitly
+        if on_expiry == "run":  # only where the rule says so explicitly
             return lifecycle.decide(rt, action_id, "approve", by=DEADLINE_ACTOR,
                                     note=note or "nobody decided before the deadline; the rule runs it")
         expired = rt.store.transition(

@@ -60,3 +60,12 @@ class StaleVersion(SignoffError):
 class NotAllowed(SignoffError):
     """The person may not decide this action."""
 
+
+
+class ApprovalUsed(TransitionRefused):
+    """The approval this run would start on has been used already: an approval runs once."""
+
+    def __init__(self, action_id: str, mark: str) -> None:
+        self.action_id, self.status, self.decided_by, self.decided_at = action_id, "approved", None, None
+        self.mark = mark
+        SignoffError.__init__(self, f"the approval of {action_id} was used already ({mark}): it runs once")

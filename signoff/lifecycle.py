@@ -12,7 +12,6 @@ in the routing step), not the job, makes a run happen once.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from redis.client import Pipeline
@@ -20,19 +19,21 @@ from rq import Callback, Retry
 
 from policies.routing import Routing
 from policies.subject import Subject
-from signoff import allowances, notify, resumption, signing, timers
+from signoff import allowances, door, notify, resumption, timers
 from signoff.catalog import ActionType
+from signoff.door import DEADLINE_ACTOR
 from signoff.errors import InvalidParams, NotAllowed, SignoffError, TransitionRefused
+from signoff.logging import log
 from signoff.models import DECIDABLE, Action, AuditEvent, Mode, Review, Status, person, utcnow
 from signoff.runtime import Runtime
 from signoff.store import AlreadyVoted
 
 ROUTE_JOB = "workers.jobs.process_action"
 RUN_JOB = "workers.jobs.run_action"
+ADMIT_JOB = "workers.jobs.admit_action"
 ON_FAILURE = Callback("workers.jobs.on_job_failure")
 
 Decision = Literal["approve", "reject"]
-DEADLINE_ACTOR = "policy:deadline"  # decisions the deadline makes; they never count as a vote
 
 
 def route_job_id(action_id: str) -> str:
@@ -44,7 +45,9 @@ def run_job_id(action_id: str, version: int) -> str:
 
 
 def _retry(action: Action) -> Retry | None:
-    return Retry(max=action.max_retries) if action.max_retries else None
+    # The retries this process's own code declares, never a number the request carried.
+    retries = door.trusted(action).max_retries
+    return Retry(max=retries) if retries else None
 
 
 def request(rt: Runtime, action_type: ActionType, params: dict[str, Any], *, agent: str, reason: str,
@@ -64,7 +67,7 @@ def request(rt: Runtime, action_type: ActionType, params: dict[str, Any], *, age
         **({"id": action_id} if action_id else {}),
         type=action_type.name, category=action_type.category, agent=agent, reason=reason,
         params=action_type.check_params(params), review_requested=review, func=action_type.func,
-        max_retries=action_type.max_retries, owner=action_type.owner, submitted_by=submitted_by or agent,
+        owner=action_type.owner, submitted_by=submitted_by or agent,
         run_id=run_id,
     )
     with rt.connection.pipeline(transaction=True) as pipe:
@@ -109,12 +112,20 @@ def apply_routing(rt: Runtime, action: Action, routing: Routing, trusted: dict[s
     if routing.mode == Mode.POST_HOC:
         changes["review"] = Review.PENDING
     by = f"policy:{routing.rule.name}"
-    changes.update(decided_by=by, decided_at=utcnow(), signature=signing.sign(
-        rt.require_decision_key(), action.id, action.version, action.params, signing.APPROVED, by))
+    if routing.allowance is not None:
+        changes["allowance"] = {"id": routing.allowance.id, "author": routing.allowance.author}
+    changes.update(door.approval(rt, action.model_copy(update=changes), by, votes=[]))
+    # The door, before anything runs: this process's policy and registry must agree with the approval.
+    approved = action.model_copy(update={**changes, "status": Status.APPROVED})
+    problems = door.refusals(rt, approved)
+    if problems:
+        log.error("routing_refused_by_door", action_id=action.id, reasons=problems)
+        start_by = None
+    elif action.func is None:
+        changes["permit"] = door.permit(rt, approved)  # run by the agent, the gate or the hook, on this permit
     event = AuditEvent(action_id=action.id, step="auto_approved", actor=by, rule=routing.rule.name, type=action.type)
     if routing.allowance is not None:  # said in its audit event, its record and (once it ran) the digest
         allowance = routing.allowance
-        changes["allowance"] = {"id": allowance.id, "author": allowance.author}
         event = AuditEvent(action_id=action.id, step="allowed", actor=f"allowance:{allowance.id}",
                            rule=routing.rule.name, type=action.type,
                            note=f"allowed by {allowance.author}'s allowance {allowance.id} "
@@ -123,20 +134,25 @@ def apply_routing(rt: Runtime, action: Action, routing: Routing, trusted: dict[s
     if start_by is not None and action.func:
         changes["attempts"] = action.attempts + 1
         return rt.store.transition(action.id, Status.RUNNING, allowed_from={Status.RECEIVED}, changes=changes,
-                                   event=_started(action, start_by), via=[(Status.APPROVED, event)])
-    return rt.store.transition(action.id, Status.APPROVED, allowed_from={Status.RECEIVED}, changes=changes,
-                               event=event)
+                                   event=door._started(action, f"worker:{start_by}"), via=[(Status.APPROVED, event)],
+                                   consume=(changes["nonce"], "start", 1 + door.trusted(action).max_retries))
+    routed = rt.store.transition(action.id, Status.APPROVED, allowed_from={Status.RECEIVED}, changes=changes,
+                                 event=event)
+    return door.hold(rt, routed, "; ".join(problems)) if problems else routed
 
 
 def decide(rt: Runtime, action_id: str, decision: Decision, *, by: str, params: dict[str, Any] | None = None,
            note: str | None = None, version: int | None = None, batch: str | None = None,
-           current: Action | None = None, follow_up: bool = True) -> Action:
+           current: Action | None = None, follow_up: bool = True, via: str | None = None) -> Action:
     """A person's decision. Exactly one decision wins; the others get TransitionRefused.
 
     `batch` names the batch decision this one is part of, for the audit log. Nobody decides (or
     counts toward the quorum of) an action they submitted or whose agent they own. With
     `follow_up=False` the decision is recorded and its consequences (queueing the run, updating the
     message) are left to the caller's `follow_up()`: the Slack app acknowledges the click in between.
+    `via` says how the caller found the person allowed, where not by name (`group:S…`: a member of it).
+
+    Every yes is a signed vote (see signoff.door); the quorum counts distinct people whose votes verify.
     """
     rt.require_decision_key()  # an agent holding only Redis credentials cannot decide
     # `current` saves a read where the caller has just read the action; the transition checks it anyway.
@@ -146,21 +162,27 @@ def decide(rt: Runtime, action_id: str, decision: Decision, *, by: str, params: 
         rejected = _reject(rt, current, by=by, note=note, version=version, batch=batch)
         return _followed(rt, rejected, follow_up)
     quorum = current.waiting.quorum if current.waiting else 1
-    if quorum > 1 and by != DEADLINE_ACTOR:
+    if by == DEADLINE_ACTOR:
+        approved = _approve(rt, current, by=by, params=None, note=note, version=version, batch=batch, via=None)
+        return _followed(rt, approved, follow_up)
+    if quorum > 1:
         if params is not None:
             raise SignoffError(f"this action needs {quorum} approvals, so it cannot be edited on approval: "
                                "reject it with a note and let the agent ask again")
         try:
-            votes = rt.store.vote(action_id, by, expect_version=version, event=AuditEvent(
+            rt.store.vote(action_id, door.vote(rt, current, by, via), expect_version=version, event=AuditEvent(
                 action_id=action_id, step="voted", actor=by, note=note, type=current.type, batch=batch))
         except AlreadyVoted as again:
             raise again.with_quorum(quorum) from None
-        if votes < quorum:
-            # The message shows each approval as it comes.
-            return _followed(rt, rt.store.get(action_id), follow_up)
-        note = note or f"{votes} of {quorum} approvals"
         current = rt.store.get(action_id)  # with every vote, for what the approval returns
-    approved = _approve(rt, current, by=by, params=params, note=note, version=version, batch=batch)
+        people = len(door.verified_people(rt, current))  # a vote written into Redis by hand counts for nothing
+        if people < quorum:
+            # The message shows each approval as it comes.
+            return _followed(rt, current, follow_up)
+        approved = _approve(rt, current, by=by, params=None, note=note or f"{people} of {quorum} approvals",
+                            version=version, batch=batch, via=via, voted=True)
+        return _followed(rt, approved, follow_up)
+    approved = _approve(rt, current, by=by, params=params, note=note, version=version, batch=batch, via=via)
     return _followed(rt, approved, follow_up)
 
 
@@ -177,6 +199,8 @@ def follow_up(rt: Runtime, decided: Action) -> None:
         pipe.multi()
         if decided.status == Status.APPROVED and decided.func:
             release_run_job(rt, decided, pipe)
+        elif decided.status == Status.APPROVED:
+            release_admission(rt, decided, pipe)
         notify.decided(rt, decided, pipe)
         resumption.settled(rt, decided, pipe)
         pipe.execute()
@@ -185,7 +209,7 @@ def follow_up(rt: Runtime, decided: Action) -> None:
 def _reject(rt: Runtime, current: Action, *, by: str, note: str | None, version: int | None,
             batch: str | None) -> Action:
     action_id = current.id
-    signature = signing.sign(rt.require_decision_key(), action_id, current.version, current.params, "rejected", by)
+    signature = door.rejection_signature(rt, current, by)
     rejected = rt.store.transition(
         action_id, Status.REJECTED, allowed_from=DECIDABLE, expect_version=version, current=current,
         changes={"decided_by": by, "decided_at": utcnow(), "note": note, "signature": signature},
@@ -195,17 +219,20 @@ def _reject(rt: Runtime, current: Action, *, by: str, note: str | None, version:
 
 
 def _approve(rt: Runtime, current: Action, *, by: str, params: dict[str, Any] | None, note: str | None,
-             version: int | None, batch: str | None) -> Action:
-    changes: dict[str, Any] = {"decided_by": by, "decided_at": utcnow(), "note": note}
+             version: int | None, batch: str | None, via: str | None, voted: bool = False) -> Action:
+    changes: dict[str, Any] = {"note": note}
     params_after = None
-    final_params, final_version = current.params, current.version
     if params is not None:
         edited = edit_params(rt, current, params)
         if edited != current.params:
-            params_after, final_params, final_version = edited, edited, current.version + 1
-            changes.update(params=edited, original_params=current.params, version=final_version)
-    changes["signature"] = signing.sign(rt.require_decision_key(), current.id, final_version, final_params,
-                                        signing.APPROVED, by)
+            params_after = edited
+            changes.update(params=edited, original_params=current.params, version=current.version + 1)
+    final = current.model_copy(update=changes)
+    # A person's yes is their signed vote on the action as it will run; the deadline's is no one's vote.
+    votes = [] if by == DEADLINE_ACTOR else [v for v in current.votes if door.vote_verifies(rt, current, v)]
+    if by != DEADLINE_ACTOR and not voted:
+        votes = [door.vote(rt, final, by, via)]
+    changes.update(door.approval(rt, final, by, votes=votes))
     approved = rt.store.transition(
         current.id, Status.APPROVED, allowed_from=DECIDABLE, changes=changes, current=current,
         expect_version=current.version if version is None else version,
@@ -237,30 +264,22 @@ def _refuse_own(action: Action, by: str) -> None:
         raise NotAllowed(f"{by} submitted this action or owns its agent, so cannot decide it")
 
 
-def approval_verifies(rt: Runtime, action: Action) -> bool:
-    """Whether the action's approval was signed with this deployment's key, for these parameters."""
-    return signing.verifies(rt.require_decision_key(), action.signature, action.id, action.version, action.params,
-                            signing.APPROVED, action.decided_by)
-
-
-def hold_unsigned(rt: Runtime, action: Action) -> Action:
-    """An approval without a valid signature: back in front of a person, with the reason on the message."""
-    why = "an approval without a valid signature was refused; a person must decide"
-    held = rt.store.transition(
-        action.id, Status.PENDING_APPROVAL, allowed_from={Status.APPROVED, Status.RUNNING},
-        changes={"decided_by": None, "decided_at": None, "signature": None, "version": action.version + 1,
-                 "risk": [*action.risk, why]},
-        event=AuditEvent(action_id=action.id, step="approval_refused", actor="worker", type=action.type, note=why),
-    )
-    (notify.decided if held.slack.get("ts") else notify.pending)(rt, held)
-    return held
-
-
 def release_run_job(rt: Runtime, action: Action, pipe: Pipeline | None = None) -> None:
     """Queues the run of an approved action, under an id of its approved version (a repeat is harmless:
     the approved -> running transition lets one run start)."""
     rt.actions_queue.enqueue_call(RUN_JOB, args=(action.id,), job_id=run_job_id(action.id, action.version),
                                   on_failure=ON_FAILURE, retry=_retry(action), result_ttl=0, pipeline=pipe)
+
+
+def release_admission(rt: Runtime, action: Action, pipe: Pipeline | None = None) -> None:
+    """Queues the door's check of an approved action that an agent, the MCP gate or the hook performs:
+    a worker checks it against its own policy and registry, and issues the permit it runs on."""
+    rt.actions_queue.enqueue_call(ADMIT_JOB, args=(action.id, action.version), result_ttl=0, pipeline=pipe,
+                                  job_id=admission_job_id(action))
+
+
+def admission_job_id(action: Action) -> str:
+    return f"signoff-admit-{action.id}-v{action.version}"
 
 
 def cancel(rt: Runtime, action_id: str, *, by: str, note: str | None = None) -> Action:
@@ -275,27 +294,15 @@ def cancel(rt: Runtime, action_id: str, *, by: str, note: str | None = None) -> 
 
 
 def start(rt: Runtime, action_id: str, worker: str, current: Action | None = None) -> Action:
-    """approved -> running. Refused (TransitionRefused) if it already ran or is running: never twice.
-
-    `current` saves a read when the caller has the action; the transition still checks its status.
-    """
-    current = current or rt.store.get(action_id)
-    return rt.store.transition(action_id, Status.RUNNING, allowed_from={Status.APPROVED},
-                               changes={"attempts": current.attempts + 1}, event=_started(current, worker))
-
-
-def _started(action: Action, worker: str) -> AuditEvent:
-    return AuditEvent(action_id=action.id, step="started", actor=f"worker:{worker}", type=action.type,
-                      params_after=action.params)
+    """approved -> running through the door: refused (door.NotPermitted) unless the approval verifies
+    against this worker's policy and registry, and (TransitionRefused, ApprovalUsed) if it already ran
+    or is running: never twice. `current` saves a read when the caller has the action."""
+    current = door.admitted(rt, current or rt.store.get(action_id))
+    return door.enter(rt, current, f"worker:{worker}")
 
 
 def succeed(rt: Runtime, action: Action, result: Any) -> Action:
-    done = rt.store.transition(
-        # An attempt that succeeded clears the error an earlier, killed attempt left.
-        action.id, Status.SUCCEEDED, allowed_from={Status.RUNNING}, changes={"result": _jsonable(result),
-                                                                            "error": None},
-        event=AuditEvent(action_id=action.id, step="succeeded", actor="worker", result=_jsonable(result)),
-    )
+    done = door.leave(rt, action, result=result, tell=False)
     if action.observations:
         rt.signals.record(subject(action), action.observations)
     return done
@@ -308,11 +315,8 @@ def fail(rt: Runtime, action_id: str, error: str, *, retrying: bool) -> Action |
         return None  # it never started, or its end is already recorded
     if retrying and current.status == Status.RECEIVED:
         return None  # routing failed; RQ routes it again
-    if retrying:
-        return rt.store.transition(
-            action_id, Status.APPROVED, allowed_from={Status.RUNNING}, changes={"error": error},
-            event=AuditEvent(action_id=action_id, step="retrying", actor="worker", error=error),
-        )
+    if current.status == Status.RUNNING:
+        return door.leave(rt, current, error=error, retrying=retrying, tell=False)
     return rt.store.transition(
         action_id, Status.FAILED, allowed_from={Status.RUNNING, Status.RECEIVED}, changes={"error": error},
         event=AuditEvent(action_id=action_id, step="failed", actor="worker", error=error),
@@ -321,21 +325,16 @@ def fail(rt: Runtime, action_id: str, error: str, *, retrying: bool) -> Action |
 
 def report(rt: Runtime, action: Action, status: Literal["succeeded", "failed"], result: Any, error: str | None,
            *, by: str) -> Action:
-    """An agent that performs an approved action itself says how it ended, so the audit log is complete."""
+    """An agent that performs an approved action itself says how it ended, so the audit log is complete.
+    Its run passes the door like any other: on the worker's permit, once (door.NotPermitted, ApprovalUsed)."""
     if action.func is not None:
         raise TransitionRefused(action.id, "run by a worker", None, None)
-    to = Status.SUCCEEDED if status == "succeeded" else Status.FAILED
-    return rt.store.transition(
-        action.id, to, allowed_from={Status.APPROVED}, changes={"result": _jsonable(result), "error": error},
-        event=AuditEvent(action_id=action.id, step=status, actor=by, result=_jsonable(result), error=error))
-
-
-def _jsonable(value: Any) -> Any:
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        return repr(value)
-    return value
+    if action.status == Status.APPROVED:
+        action = door.enter_elsewhere(rt, action, by, call_type=action.type, call_agent=action.agent)
+    if action.status != Status.RUNNING:
+        raise TransitionRefused(action.id, str(action.status), action.decided_by, action.decided_at)
+    failed = status != "succeeded"
+    return door.leave(rt, action, result=result, error=(error or "failed") if failed else None, by=by)
 
 
 def flag(rt: Runtime, action_id: str, *, by: str, note: str | None = None) -> Action:

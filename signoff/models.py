@@ -85,7 +85,11 @@ class Action(BaseModel):
     updated_at: datetime = Field(default_factory=utcnow)
     decided_by: str | None = None
     decided_at: datetime | None = None
-    signature: str | None = None  # HMAC over the decision (see signoff.signing); a run needs a valid one
+    # The decision that lets it run, signed (see signoff.door): HMAC over everything that decides what
+    # runs; `nonce` is consumed once by the run's start; `permit` lets a process without the key run it.
+    signature: str | None = None
+    nonce: str | None = None
+    permit: str | None = None
     note: str | None = None
     original_params: dict[str, Any] | None = None
     result: Any = None
@@ -97,7 +101,7 @@ class Action(BaseModel):
     slack: dict[str, str] = Field(default_factory=dict)
     batch_id: str | None = None
     waiting: Waiting | None = None
-    votes: list[dict[str, str]] = Field(default_factory=list)  # {"by", "at"}: approvals toward a quorum
+    votes: list[dict[str, str]] = Field(default_factory=list)  # {"by", "at", "sig"}: each person's signed yes
     run_id: str | None = None  # a paused agent run this tool call belongs to (see signoff.runs)
     allowance: dict[str, str] | None = None  # {"id", "author"}: the standing allowance that let it run
 
@@ -111,12 +115,16 @@ class Action(BaseModel):
         return f"signoff-{self.id}"
 
     @property
-    def settled_statuses(self) -> frozenset[Status]:
+    def settled(self) -> bool:
         """What `Ticket.wait()` waits for: nothing more happens without someone acting.
 
-        An approved action with no function is settled too: the agent acts on it itself.
+        An action with no function is settled once a worker has permitted it (the agent, the gate or the
+        hook acts on it itself), or once someone has started it.
         """
-        return FINAL | {Status.APPROVED} if self.func is None else FINAL
+        if self.status in FINAL:
+            return True
+        return self.func is None and (self.status == Status.RUNNING or (self.status == Status.APPROVED
+                                                                         and self.permit is not None))
 
 
 class Outcome(BaseModel):

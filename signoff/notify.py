@@ -106,11 +106,18 @@ if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then redis.call('DEL', KEYS[2]) end
 """
 
 
-def finished(rt: Runtime, action: Action, *, here: bool = False) -> None:
-    """A run ended: the message shows the decision and the outcome, and a thread reply says it."""
-    if not action.slack.get("ts") or not rt.slack_enabled:
+def finished(rt: Runtime, action: Action, *, here: bool = False, elsewhere: bool = False) -> None:
+    """A run ended: the message shows the decision and the outcome, and a thread reply says it.
+    `elsewhere`: it ran in a process with no Slack of its own (the gate, the hook, an agent), so the
+    update is queued for a worker that has it."""
+    if not action.slack.get("ts"):
         return
-    _to_slack(rt, RESULT_JOB, action.id, current=action if here else None)
+    if elsewhere and not rt.slack_enabled:
+        rt.slack_queue.enqueue(RESULT_JOB, action.id, retry=SLACK_RETRY, result_ttl=0)
+    elif rt.slack_enabled:
+        _to_slack(rt, RESULT_JOB, action.id, current=action if here else None)
+    else:
+        return
     # Only now: a crash before this leaves the scheduled update to show where the action stands.
     update_id = update_job_id(action)
     rt.connection.register_script(_CALL_OFF)(

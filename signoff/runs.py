@@ -1,10 +1,13 @@
 """Paused agent runs: a framework's run stopped at tool calls that wait for people, resumed by a worker.
 
 A framework adapter (see `signoff.integrations`) turns each paused tool call into an action with the
-run's id, and stores the framework's own serialized state with the run. When the last of those
-actions is settled (approved, edited, rejected, expired), a worker job resumes the run with the
-framework's own mechanism, in whatever process picks the job up: nothing has to stay alive waiting.
-Where the run pauses again, it waits again; where it ends, its output is kept for whoever waits.
+run's id, and stores the framework's own serialized state with the run. The agent's process never
+judges a call itself: every call is asked, and the worker routes it. When the last of those actions
+is settled (let through by the policy, approved, edited, rejected, expired), a worker job resumes the
+run with the framework's own mechanism: each approved call passes `signoff.door` there (checked,
+consumed once, its outcome recorded), so a verdict written into Redis runs nothing. Where the run
+pauses again, it waits again; where it ends, its output is kept for whoever waits. A call the
+policy lets run costs the agent one short wait (`settle`), not a local guess.
 
 The function that resumes a run is looked up by name among those this process's own code registered
 (`register`), as action functions are: nothing read from Redis chooses what code runs.
@@ -22,16 +25,16 @@ from typing import Any, Literal
 import redis
 from pydantic import BaseModel, Field
 
-from policies.routing import runs_now
-from signoff import lifecycle
+from signoff import door, lifecycle
 from signoff.catalog import ActionType
-from signoff.errors import InvalidParams, SignoffError
+from signoff.errors import InvalidParams, SignoffError, TransitionRefused
 from signoff.logging import log
 from signoff.models import Action, Status, new_action_id
 from signoff.resumption import ASKED
 from signoff.runtime import Runtime
 
 RUN_TTL = 90 * 24 * 3600  # seconds a run's record is kept after it last changed
+SETTLE = 10.0  # seconds an adapter's run() waits for the worker's verdicts before returning it paused
 
 
 @dataclass(frozen=True)
@@ -48,11 +51,13 @@ class ToolCall:
 class Paused:
     state: str  # the framework's own serialized run state
     calls: list[ToolCall]
+    outputs: dict[str, Any] = field(default_factory=dict)  # call id -> what an approved tool returned
 
 
 @dataclass(frozen=True)
 class Finished:
     output: Any
+    outputs: dict[str, Any] = field(default_factory=dict)  # call id -> what an approved tool returned
 
 
 Step = Paused | Finished
@@ -113,7 +118,9 @@ class Run(BaseModel):
     state: str = ""
     calls: dict[str, str] = Field(default_factory=dict)  # call id -> action id, for the calls that wait
     args: dict[str, dict[str, Any]] = Field(default_factory=dict)  # call id -> the arguments as called
-    ready: dict[str, Verdict] = Field(default_factory=dict)  # calls the policy let run without a person
+    # Calls refused before they were asked (arguments the tool's schema refuses): refusals only, so
+    # nothing written here can let a call run.
+    refused: dict[str, str] = Field(default_factory=dict)
     output: Any = None
     error: str | None = None
 
@@ -135,41 +142,32 @@ def load(rt: Runtime, run_id: str) -> Run:
 
 def _save(rt: Runtime, run: Run) -> None:
     rt.connection.set(run_key(run.id), run.model_dump_json(), ex=RUN_TTL)
-    if run.status in ("finished", "failed"):
-        rt.connection.publish(_done_channel(run.id), run.status)
+    rt.connection.publish(_done_channel(run.id), run.status)  # every change: whoever waits looks again
+
+
+def _refusal(message: str, args: dict[str, Any]) -> Verdict:
+    return Verdict(decision="reject", args=args, by="signoff", message=message)
 
 
 async def drive(rt: Runtime, gate: Gate, step: Step, run: Run | None = None) -> Run:
-    """Carries a run on from `step`: calls the policy lets run are resumed at once, here; calls that need a
-    person become actions and the run is stored to wait for them. Returns the run as it stands."""
+    """Carries a run on from `step`: every call becomes an action the worker routes, and the run is stored
+    to wait for them (a call whose arguments the tool's schema refuses is refused here, and only that).
+    Returns the run as it stands; see `settle` for the agent's short wait."""
     run = run or Run(gate=gate.name)
     while isinstance(step, Paused):
-        policy = rt.policy
-        ready: dict[str, Verdict] = {}
+        refused: dict[str, str] = {}
         held: list[ToolCall] = []
         for call in step.calls:
-            action_type = gate.action_type(call)
             try:
-                params = action_type.check_params(call.args)  # the tool's own schema
+                gate.action_type(call).check_params(call.args)  # the tool's own schema
             except InvalidParams as invalid:  # the model hears why, and nothing runs
-                ready[call.call_id] = Verdict(decision="reject", args=call.args, by="signoff",
-                                              message=f"Signoff refused these arguments: {invalid}")
+                refused[call.call_id] = f"Signoff refused these arguments: {invalid}"
                 continue
-            subject = lifecycle.subject(Action(type=action_type.name, category=action_type.category,
-                                               agent=gate.agent, reason="", params=params,
-                                               review_requested=action_type.category is None))
-            if runs_now(policy, subject):
-                ready[call.call_id] = Verdict(decision="approve", args=call.args, by="policy")
-            else:
-                held.append(call)
-        for call in step.calls:  # every call is recorded; the ones that run now are routed for the log
-            if call.call_id in ready and ready[call.call_id].decision == "approve":
-                rt.catalog.declare(gate.action_type(call))
-                lifecycle.request(rt, gate.action_type(call), call.args, agent=gate.agent, reason=gate.why(call))
-        if not held:
-            step = await gate.resume(step.state, ready)
+            held.append(call)
+        if not held:  # only refusals: the framework hears them at once
+            step = await gate.resume(step.state, {c: _refusal(m, {}) for c, m in refused.items()})
             continue
-        run = run.model_copy(update={"state": step.state, "ready": ready, "status": "paused",
+        run = run.model_copy(update={"state": step.state, "refused": refused, "status": "paused",
                                      "args": {c.call_id: c.args for c in held},
                                      "calls": {c.call_id: new_action_id() for c in held}})
         _save(rt, run)  # before the actions exist: a worker routing one finds the whole run
@@ -194,6 +192,30 @@ def waiting_calls(rt: Runtime, action: Action) -> int:
     return len(Run.model_validate_json(raw).calls) if raw else 0
 
 
+def settle(rt: Runtime, run: Run, timeout: float) -> Run:
+    """The agent's short wait: until the run finishes or fails, or one of its calls waits for a person,
+    or `timeout` passes. A run whose calls the policy lets through comes back finished."""
+    deadline = time.monotonic() + timeout
+    pubsub = rt.connection.pubsub(ignore_subscribe_messages=True)
+    try:
+        pubsub.subscribe(_done_channel(run.id))
+        watched: set[str] = set()
+        while True:
+            run = load(rt, run.id)  # after subscribing: a change published in between is not missed
+            fresh = set(run.calls.values()) - watched
+            if fresh:
+                pubsub.subscribe(*(f"signoff:transitions:{a}" for a in fresh))
+                watched |= fresh
+            actions = rt.store.get_many(list(run.calls.values()))
+            held = any(a.status == Status.PENDING_APPROVAL for a in actions)
+            remaining = deadline - time.monotonic()
+            if run.status in ("finished", "failed") or (run.status == "paused" and held) or remaining <= 0:
+                return run
+            pubsub.get_message(timeout=min(remaining, 1.0))
+    finally:
+        pubsub.close()
+
+
 def verdict_of(action: Action, called_with: dict[str, Any]) -> Verdict:
     by = action.decided_by
     if action.status in (Status.APPROVED, Status.RUNNING, Status.SUCCEEDED):
@@ -212,15 +234,19 @@ def verdict_of(action: Action, called_with: dict[str, Any]) -> Verdict:
     return Verdict(decision="reject", args=called_with, by=by, message=message)
 
 
-def _verified(rt: Runtime, action: Action, called_with: dict[str, Any]) -> Verdict:
-    """The verdict, where an approval carries a valid signature: one written to Redis by anyone else
-    (an agent holding only Redis credentials) lets nothing run."""
-    verdict = verdict_of(action, called_with)
-    if verdict.decision != "reject" and not lifecycle.approval_verifies(rt, action):
-        log.error("run_approval_not_signed", action_id=action.id, decided_by=action.decided_by)
-        return Verdict(decision="reject", args=called_with, by="signoff",
-                       message="Signoff could not verify this approval's signature, so the call did not run.")
-    return verdict
+def _through_the_door(rt: Runtime, action: Action, called_with: dict[str, Any]) -> tuple[Verdict, Action | None]:
+    """The call's verdict, and the action started (consumed) when it may run: an approval that does not
+    pass the door, or was used already, lets nothing run."""
+    if action.status != Status.APPROVED:
+        if action.status in (Status.RUNNING, Status.SUCCEEDED, Status.FAILED):
+            return _refusal("Signoff already ran this call once; it does not run again.", called_with), None
+        return verdict_of(action, called_with), None
+    try:
+        started = door.enter(rt, door.admitted(rt, action), "worker:resume")
+    except (door.NotPermitted, TransitionRefused) as refused:
+        log.error("run_call_refused", action_id=action.id, decided_by=action.decided_by, reason=str(refused))
+        return _refusal(f"Signoff did not let this call run: {refused}", called_with), None
+    return verdict_of(started, called_with), started
 
 
 def _claim(rt: Runtime, run_id: str, round_: int) -> Run | None:
@@ -249,6 +275,10 @@ async def resume(rt: Runtime, run_id: str) -> Run | None:
     actions = rt.store.get_many(list(run.calls.values()))
     if any(a.status in ASKED for a in actions):
         return None  # others still wait; the last decision resumes it
+    for action in actions:  # an approval the door refuses goes back to a person; the run waits for it
+        if action.status == Status.APPROVED and (problems := door.refusals(rt, action)):
+            door.hold(rt, action, "; ".join(problems))
+            return None
     gate = _gates.get(run.gate)
     if gate is None:
         raise SignoffError(f"this worker has no agent registered as {run.gate!r}: start workers with "
@@ -257,15 +287,24 @@ async def resume(rt: Runtime, run_id: str) -> Run | None:
     if claimed is None:
         return None  # another job resumed it
     by_id = {a.id: a for a in actions}
-    verdicts = {**claimed.ready, **{call: _verified(rt, by_id[action_id], claimed.args[call])
-                                    for call, action_id in claimed.calls.items()}}
+    verdicts = {call: _refusal(message, {}) for call, message in claimed.refused.items()}
+    started: dict[str, Action] = {}
+    for call, action_id in claimed.calls.items():
+        verdicts[call], entered = _through_the_door(rt, by_id[action_id], claimed.args[call])
+        if entered is not None:
+            started[call] = entered
     log.info("run_resuming", run_id=run_id, gate=gate.name, decisions={c: v.decision for c, v in verdicts.items()})
     try:
         step = await gate.resume(claimed.state, verdicts)
-        return await drive(rt, gate, step, claimed.model_copy(update={"round": claimed.round + 1}))
     except Exception as failed:
-        _save(rt, claimed.model_copy(update={"status": "failed", "error": f"{type(failed).__name__}: {failed}"}))
+        error = f"{type(failed).__name__}: {failed}"
+        for action in started.values():  # each started call ends, failed, in the records
+            door.leave(rt, action, error=f"the resumed run failed: {error}", by="worker:resume")
+        _save(rt, claimed.model_copy(update={"status": "failed", "error": error}))
         raise
+    for call, action in started.items():  # the outcome of every call that ran, on its action
+        door.leave(rt, action, result=step.outputs.get(call), by="worker:resume")
+    return await drive(rt, gate, step, claimed.model_copy(update={"round": claimed.round + 1}))
 
 
 def wait(rt: Runtime, run_id: str, timeout: float) -> Run:

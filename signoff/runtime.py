@@ -6,6 +6,7 @@ from functools import cached_property
 
 import redis
 import structlog
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rq import Queue
 from rq.serializers import JSONSerializer
 
@@ -16,7 +17,7 @@ from signoff.catalog import Catalog
 from signoff.config import Settings, get_settings
 from signoff.connection import connect
 from signoff.logging import configure_logging
-from signoff.signing import MissingDecisionKey, decision_key
+from signoff.signing import MissingDecisionKey, MissingVerifyKey, decision_key, verify_key
 from signoff.store import ActionStore
 
 #: Routing and running actions. Slack calls go on their own queue so a slow Slack never delays a run.
@@ -67,6 +68,16 @@ class Runtime:
         if self.decision_key is None:
             raise MissingDecisionKey()
         return self.decision_key
+
+    @cached_property
+    def verify_key(self) -> Ed25519PublicKey | None:
+        return verify_key(self.settings, self.decision_key)
+
+    def require_verify_key(self) -> Ed25519PublicKey:
+        """The public key that checks run permits; without it nothing may run here (fail closed)."""
+        if self.verify_key is None:
+            raise MissingVerifyKey()
+        return self.verify_key
 
     @property
     def slack_enabled(self) -> bool:

@@ -181,7 +181,10 @@ def validate_params(model: type[BaseModel], action_type: str, params: dict[str, 
     if problems:
         raise InvalidParams(action_type, problems[:5], {p.split(".", 1)[0].split(":", 1)[0]: p for p in problems})
     try:
-        return model.model_validate(params).model_dump(mode="json")
+        made = model.model_validate(params).model_dump(mode="json")
+        # An optional field the caller left out stays out: sent on as null, a tool whose schema says
+        # "a number, if given" refuses it (MCP's read_text_file and its head/tail).
+        return {k: v for k, v in made.items() if k in params or v is not None}
     except ValidationError as exc:
         raise InvalidParams(action_type, field_problems(exc), field_errors(exc)) from None
     except (ValueError, RecursionError) as exc:  # e.g. a string of digits past Python's int limit

@@ -58,7 +58,8 @@ class Ticket:
         passes."""
         if self._signoff.api is not None:
             return self._signoff.api.wait(self.id, timeout, until=statuses)
-        return self._signoff.runtime.store.wait_for_status(self.id, statuses, timeout)
+        wanted = set(statuses)
+        return self._signoff.runtime.store.wait_until(self.id, lambda a: a.status in wanted or a.settled, timeout)
 
     def cancel(self, note: str | None = None) -> Action:
         if self._signoff.api is not None:
@@ -185,13 +186,14 @@ class Signoff:
         return self.declare_schema(name, params.model_json_schema(), category=category, owner=owner)
 
     def declare_schema(self, name: str, params_schema: dict[str, Any], *, category: str | None = None,
-                       owner: str | None = None) -> ActionType:
-        """Like `declare`, with the parameters as a JSON Schema (from another language, a tool's input...)."""
+                       owner: str | None = None, agent: str | None = None) -> ActionType:
+        """Like `declare`, with the parameters as a JSON Schema (from another language, a tool's input...).
+        `agent`: whose type it is; another agent may not change it (over the API, the token's agent)."""
         action_type = ActionType(name=name, category=category, params_schema=params_schema, owner=owner)
         if self.api is not None:
             self.api.declare(name, params_schema, category)
         else:
-            self.runtime.catalog.declare(action_type)
+            self.runtime.catalog.declare(action_type, by=agent)
         return action_type
 
     def submit(self, type: str, params: dict[str, Any], *, agent: str, reason: str,

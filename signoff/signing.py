@@ -1,12 +1,18 @@
-"""Signed decisions: a worker runs an approved action only if its approval carries a valid HMAC.
+"""Signatures: decisions are HMACs under `SIGNOFF_DECISION_KEY`; run permits are Ed25519 signatures.
 
-The key (`SIGNOFF_DECISION_KEY`) is held by the bot, the workers and operators' CLI, never by agents,
-so a process that can only write to Redis cannot forge an approval that runs. On embedded defaults
-(no REDIS_URL) Signoff keeps a key of its own in the data directory, readable by its owner only.
+The key is held by the bot, the workers and operators' CLI, never by agents, so a process that can
+only write to Redis cannot forge a decision that runs. On embedded defaults (no REDIS_URL) Signoff
+keeps a key of its own in the data directory, readable by its owner only.
+
+Processes that run what people approved but must not hold the key (the MCP gate, the Claude Code
+hook, an agent performing its own action) verify a *permit* instead: an Ed25519 signature whose
+private half is derived from the decision key, so only keyed processes can issue one, and whose
+public half (`signoff key public`, `SIGNOFF_VERIFY_KEY`) anyone may hold.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -15,11 +21,16 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
 from signoff.config import Settings
 from signoff.errors import SignoffError
 
 KEY_FILE = "decision.key"
 APPROVED = "approved"
+_PERMIT_CONTEXT = b"signoff permit key v1\0"
 
 
 class MissingDecisionKey(SignoffError):
@@ -27,6 +38,13 @@ class MissingDecisionKey(SignoffError):
         super().__init__("SIGNOFF_DECISION_KEY is not set: decisions are signed with it, so this process cannot "
                          "decide or run actions. Give the bot, the workers and operators the same secret "
                          "(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`); never give it to agents")
+
+
+class MissingVerifyKey(SignoffError):
+    def __init__(self) -> None:
+        super().__init__("SIGNOFF_VERIFY_KEY is not set: this process runs only what Signoff's workers permit, and "
+                         "checks each permit with that public key. Print it where the workers run with "
+                         "`signoff key public` and set SIGNOFF_VERIFY_KEY to it (it is not a secret)")
 
 
 def _key_file(path: Path) -> bytes:
@@ -50,17 +68,55 @@ def decision_key(settings: Settings) -> bytes | None:
     return None
 
 
-def _payload(action_id: str, version: int, params: dict[str, Any], verdict: str, by: str) -> bytes:
-    canonical = json.dumps(params, sort_keys=True, separators=(",", ":"))
-    return "\n".join([action_id, str(version), hashlib.sha256(canonical.encode()).hexdigest(), verdict, by]).encode()
+def canonical(fields: dict[str, Any]) -> bytes:
+    """One byte string per set of fields, whatever order they were given in."""
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
-def sign(key: bytes, action_id: str, version: int, params: dict[str, Any], verdict: str, by: str) -> str:
-    return hmac.new(key, _payload(action_id, version, params, verdict, by), hashlib.sha256).hexdigest()
+def sign(key: bytes, fields: dict[str, Any]) -> str:
+    return hmac.new(key, canonical(fields), hashlib.sha256).hexdigest()
 
 
-def verifies(key: bytes, signature: str | None, action_id: str, version: int, params: dict[str, Any],
-             verdict: str, by: str | None) -> bool:
-    if not signature or not by:
+def verifies(key: bytes, signature: str | None, fields: dict[str, Any]) -> bool:
+    if not signature:
         return False
-    return hmac.compare_digest(signature, sign(key, action_id, version, params, verdict, by))
+    return hmac.compare_digest(signature, sign(key, fields))
+
+
+# Permits ------------------------------------------------------------------------------------------
+
+def _private(key: bytes) -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.from_private_bytes(hashlib.sha256(_PERMIT_CONTEXT + key).digest())
+
+
+def public_key_text(key: bytes) -> str:
+    """The verify key that goes with a decision key, as `SIGNOFF_VERIFY_KEY` takes it."""
+    raw = _private(key).public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def verify_key(settings: Settings, key: bytes | None) -> Ed25519PublicKey | None:
+    """SIGNOFF_VERIFY_KEY; else the public half of this process's decision key, if it has one."""
+    text = settings.verify_key or (public_key_text(key) if key is not None else None)
+    if text is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(text.strip() + "=" * (-len(text.strip()) % 4))
+        return Ed25519PublicKey.from_public_bytes(raw)
+    except ValueError:
+        raise SignoffError("SIGNOFF_VERIFY_KEY is not a Signoff verify key (print it with `signoff key public`)") \
+            from None
+
+
+def sign_permit(key: bytes, fields: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(_private(key).sign(canonical(fields))).decode()
+
+
+def permit_verifies(public: Ed25519PublicKey, permit: str | None, fields: dict[str, Any]) -> bool:
+    if not permit:
+        return False
+    try:
+        public.verify(base64.urlsafe_b64decode(permit), canonical(fields))
+    except (InvalidSignature, ValueError):
+        return False
+    return True

@@ -23,8 +23,8 @@ from typing import Any, cast
 import redis
 
 from signoff.audit import since_id, stream_pages
+from signoff.door import DEADLINE_ACTOR
 from signoff.keys import AUDIT_STREAM
-from signoff.lifecycle import DEADLINE_ACTOR
 
 GLANCE_SECONDS = 5.0  # decided faster than this: a glance, not a reading
 LONG_MESSAGE = 400  # characters of parameters and reason: more than a glance can read

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from types import UnionType
 from typing import Any, Union, cast, get_args, get_origin
@@ -27,7 +27,7 @@ from pydantic_core import PydanticUndefined
 from redis.client import Pipeline
 
 from signoff.audit import encode_event
-from signoff.errors import ActionNotFound, SignoffError, StaleVersion, TransitionRefused
+from signoff.errors import ActionNotFound, ApprovalUsed, SignoffError, StaleVersion, TransitionRefused
 from signoff.keys import AUDIT_STREAM, PREFIX, action_key
 from signoff.models import Action, AuditEvent, Mode, Review, Status, utcnow
 
@@ -79,13 +79,29 @@ end
 local i = n_allowed + 2
 local expect_version, prefix, new_status = ARGV[i], ARGV[i + 1], ARGV[i + 2]
 local reply_with_all, id, kept, n_steps = ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], tonumber(ARGV[i + 6])
-local look_at = ARGV[i + 7]
+local look_at, consume, max_attempts = ARGV[i + 7], ARGV[i + 8], tonumber(ARGV[i + 9])
 -- The steps: pairs of (audit event, the status it leads to); the last leads to new_status.
-local steps_at, fields_at = i + 8, i + 8 + 2 * n_steps
+local steps_at, fields_at = i + 10, i + 10 + 2 * n_steps
 if not allowed then
   return {'refused', current, doc['decided_by'] or '', doc['decided_at'] or ''}
 end
 if expect_version ~= '' and doc['version'] ~= expect_version then return {'stale', doc['version']} end
+if consume ~= '' then
+  -- The approval's single-use mark, "<attempts>:<state>": a start takes it only if it is unused, or
+  -- if its last attempt failed and the declared retries allow another. Anything else is a replay.
+  local mark = redis.call('GET', KEYS[6])
+  local n, state = 0, nil
+  if mark then
+    local a, b = string.match(mark, '^(%d+):(%a+)$')
+    n, state = tonumber(a) or max_attempts, b
+  end
+  if consume == 'start' then
+    if mark and not (state == 'failed' and n < max_attempts) then return {'consumed', mark} end
+    redis.call('SET', KEYS[6], (n + 1) .. ':running')
+  else
+    redis.call('SET', KEYS[6], math.max(n, 1) .. ':' .. consume)
+  end
+end
 for j = fields_at, #ARGV, 2 do
   if ARGV[j + 1] == '' then doc[ARGV[j]] = nil else doc[ARGV[j]] = ARGV[j + 1] end
 end
@@ -181,6 +197,11 @@ class AlreadyVoted(TransitionRefused):
     def for_reviewer(self) -> str:
         """What the reviewer who clicked twice reads."""
         return f"You have already approved this; {self._still()}."
+
+
+def consumed_key(nonce: str) -> str:
+    """An approval's single-use mark (see signoff.door)."""
+    return f"{PREFIX}:consumed:{nonce}"
 
 
 def status_index(status: Status | str) -> str:
@@ -303,6 +324,7 @@ class ActionStore:
         expect_version: int | None = None,
         current: Action | None = None,
         via: Iterable[tuple[Status, AuditEvent]] = (),
+        consume: tuple[str, str, int] | None = None,
     ) -> Action:
         """Moves an action to `to` if it is in one of `allowed_from`, else raises; returns the new action.
 
@@ -310,6 +332,10 @@ class ActionStore:
         the new action is that one with the changes: Redis need not send the document back. `via` names
         steps passed through on the way, each audited as itself, in the same atomic step (an action the
         policy lets run, started at once: received -> approved -> running).
+
+        `consume` is (nonce, "start" | "failed" | "done", attempts allowed): the approval's single-use
+        mark, checked and moved in the same atomic step (see signoff.door); a start on a used approval
+        raises ApprovalUsed.
         """
         allowed = [str(s) for s in allowed_from]
         fields = {"status": to, "updated_at": utcnow(), **(changes or {})}
@@ -319,25 +345,29 @@ class ActionStore:
         args: list[Any] = [len(allowed), *allowed]
         args += ["" if expect_version is None else json.dumps(expect_version), f"{PREFIX}:", str(to)]
         args += ["0" if current is not None else "1", action_id, UNATTENDED_KEPT, len(steps),
-                 repr(time.time() + UNPOSTED_LOOK_AFTER)]
+                 repr(time.time() + UNPOSTED_LOOK_AFTER), consume[1] if consume else "", consume[2] if consume else 0]
         for status, step in steps:
             step.status_to = str(status)
             args += [encode_event(step), str(status)]
         for name, value in fields.items():
             args += [name, _field_text(name, value)]
-        reply = self._transition(keys=[action_key(action_id), AUDIT_STREAM, TIMERS, UNATTENDED_FEED, UNPOSTED],
-                                 args=args)
+        keys = [action_key(action_id), AUDIT_STREAM, TIMERS, UNATTENDED_FEED, UNPOSTED]
+        if consume:
+            keys.append(consumed_key(consume[0]))
+        reply = self._transition(keys=keys, args=args)
         _raise_unless_ok(reply, action_id, expect_version)
         if current is not None:
             return current.model_copy(update=fields)
         return _decode(reply[1])
 
-    def vote(self, action_id: str, by: str, event: AuditEvent, expect_version: int | None = None) -> int:
-        """Adds one person's approval toward a quorum; returns how many approvals it now has."""
-        vote = json.dumps({"by": by, "at": utcnow().isoformat()}, separators=(",", ":"))
+    def vote(self, action_id: str, vote: dict[str, str], event: AuditEvent, expect_version: int | None = None) -> int:
+        """Adds one person's signed approval (see signoff.door.vote) toward a quorum; returns how many
+        approvals it now has. The same person twice, however spelled, is refused (AlreadyVoted)."""
+        by = vote["by"]
         reply = self._vote(keys=[action_key(action_id), AUDIT_STREAM], args=[
-            json.dumps(by), vote, "" if expect_version is None else json.dumps(expect_version),
-            encode_event(event), transitions_channel(action_id)])
+            json.dumps(by), json.dumps(vote, separators=(",", ":")),
+            "" if expect_version is None else json.dumps(expect_version), encode_event(event),
+            transitions_channel(action_id)])
         if reply[0] == b"duplicate":
             raise AlreadyVoted(action_id, by, int(reply[1]))
         _raise_unless_ok(reply, action_id, expect_version)
@@ -376,22 +406,28 @@ class ActionStore:
         rows = cast(list[bytes | None], self.connection.mget([action_key(i) for i in action_ids]))
         return [_decode(row) for row in rows if row]
 
-    def wait_for_status(self, action_id: str, statuses: Iterable[Status], timeout: float) -> Action:
-        """Blocks until the action is in one of `statuses` or `timeout` passes; returns it as it then is."""
-        wanted = set(statuses)
+    def wait_until(self, action_id: str, done: Callable[[Action], bool], timeout: float) -> Action:
+        """Blocks until `done(action)` or `timeout` passes; returns the action as it then is."""
         deadline = time.monotonic() + timeout
         with self.connection.pubsub(ignore_subscribe_messages=True) as pubsub:
             pubsub.subscribe(transitions_channel(action_id))  # before reading, so no transition slips between
             action = self.get(action_id)
-            while action.status not in wanted and (remaining := deadline - time.monotonic()) > 0:
+            while not done(action) and (remaining := deadline - time.monotonic()) > 0:
                 if pubsub.get_message(timeout=remaining):
                     action = self.get(action_id)
         return action
 
+    def wait_for_status(self, action_id: str, statuses: Iterable[Status], timeout: float) -> Action:
+        """Blocks until the action is in one of `statuses` or `timeout` passes; returns it as it then is."""
+        wanted = set(statuses)
+        return self.wait_until(action_id, lambda action: action.status in wanted, timeout)
+
     def wait_settled(self, action_id: str, timeout: float, current: Action | None = None) -> Action:
-        """Blocks until the action is settled (see `Action.settled_statuses`) or `timeout` passes.
-        `current`: the action as the caller has it, which says what settles it (saves a read)."""
-        return self.wait_for_status(action_id, (current or self.get(action_id)).settled_statuses, timeout)
+        """Blocks until the action is settled (see `Action.settled`) or `timeout` passes. `current`: the
+        action as the caller has it (saves a read when it is settled already)."""
+        if current is not None and current.settled:
+            return current
+        return self.wait_until(action_id, lambda action: action.settled, timeout)
 
 
 def _raise_unless_ok(reply: list[Any], action_id: str, expect_version: int | None) -> None:
@@ -403,5 +439,7 @@ def _raise_unless_ok(reply: list[Any], action_id: str, expect_version: int | Non
         status, decided_by, decided_at = (part.decode() for part in reply[1:4])
         raise TransitionRefused(action_id, status, decided_by or None,
                                 datetime.fromisoformat(decided_at) if decided_at else None)
+    if outcome == "consumed":
+        raise ApprovalUsed(action_id, reply[1].decode())
     if outcome == "stale":
         raise StaleVersion(action_id, expect_version or 0, json.loads(reply[1]))

@@ -29,6 +29,7 @@ from signoff.logging import configure_logging
 from signoff.models import Outcome, Status
 from signoff.runtime import SLACK_QUEUE, Runtime
 from signoff.sdk import Signoff
+from signoff.signing import MissingDecisionKey, decision_key, public_key_text
 from signoff_app import cli_format, cli_health, hook
 from workers.job_class import JOB_MODULES
 from workers.scheduler import run_scheduler
@@ -267,7 +268,12 @@ def cmd_token_revoke(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
 
 def cmd_hook(_rt: Runtime | None, args: argparse.Namespace, out: Output) -> int:
     # Whatever happens, Claude Code gets an answer on stdout: a failure is a `deny` that says why.
-    print(json.dumps(hook.claude_code(sys.stdin.read(), Signoff(), timeout=args.timeout)))
+    try:
+        raw, signoff = sys.stdin.read(), Signoff()
+    except BaseException as failed:
+        print(json.dumps(hook.answer("deny", f"Signoff's hook could not start ({type(failed).__name__}); denied.")))
+        return 0
+    print(json.dumps(hook.claude_code(raw, signoff, timeout=args.timeout)))
     return 0
 
 
@@ -310,6 +316,15 @@ def cmd_redis(_rt: Runtime | None, args: argparse.Namespace, out: Output) -> int
     else:
         url = server.ensure_running()
         out.emit({"url": url}, lambda: url)
+    return 0
+
+
+def cmd_key(_rt: Runtime | None, args: argparse.Namespace, out: Output) -> int:
+    key = decision_key(get_settings())
+    if key is None:
+        raise MissingDecisionKey()
+    public = public_key_text(key)
+    out.emit({"verify_key": public}, lambda: public)
     return 0
 
 
@@ -485,6 +500,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("recover", help="fail or retry actions whose worker died")
     p.add_argument("--at", type=float, help="treat jobs silent since before this Unix time as abandoned")
     p.set_defaults(func=cmd_recover)
+
+    p = sub.add_parser("key", help="the verify key for processes that run on permits (MCP gate, hook, agents)")
+    p.add_argument("key_command", choices=["public"], help="public: print SIGNOFF_VERIFY_KEY (not a secret)")
+    p.set_defaults(func=cmd_key, needs_runtime=False)
 
     p = sub.add_parser("redis", help="the embedded Redis server")
     p.add_argument("redis_command", choices=["start", "stop", "url"])

@@ -1,15 +1,19 @@
 """`signoff mcp`: an MCP server in front of any other MCP server; every tool call passes the policy.
 
-Calls the policy lets run go straight through. A held call becomes an action (type = the tool's
-name, params = its arguments checked against the tool's own input schema) and the client's call waits
-for the decision in Slack: approved, it runs upstream (with the edited arguments, and a note saying
-so); rejected or expired, it does not run and the client gets an error result saying why. The tool
-list is the upstream's own. fastmcp (the `mcp` extra) is imported only here.
+Every call becomes an action (type = the tool's name, params = its arguments checked against the
+tool's own input schema) that Signoff's workers route by their policy; the gate never judges a call
+itself. The client's call waits for the verdict: let through by the policy (a short wait) or
+approved in Slack, it runs upstream once, on the worker's permit (with the edited arguments, and a
+note saying so), and its result is recorded on the action; rejected or expired, it does not run
+and the client gets an error result saying why. An identical call made while one waits shares its
+action and gets its result: one approval, one upstream call. The tool list is the upstream's own.
+fastmcp (the `mcp` extra) is imported only here.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shlex
 from typing import Any
@@ -19,13 +23,13 @@ from fastmcp.server import create_proxy
 from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 from fastmcp.tools.base import ToolResult
 from mcp import types as mt
+from pydantic import TypeAdapter
 
-from policies.routing import runs_now
-from signoff import lifecycle
+from signoff import door, lifecycle
 from signoff.catalog import ActionType
-from signoff.errors import ActionNotFound, InvalidParams
+from signoff.errors import ActionNotFound, InvalidParams, TransitionRefused
 from signoff.logging import log
-from signoff.models import Action, Status, params_hash
+from signoff.models import FINAL, Action, Status, params_hash
 from signoff.runs import verdict_of
 from signoff.runtime import Runtime
 
@@ -42,7 +46,27 @@ def _refused(text: str) -> ToolResult:
     return ToolResult(content=[mt.TextContent(type="text", text=text)], is_error=True)
 
 
+def _stored(result: ToolResult) -> dict[str, Any]:
+    """An upstream result as the action's outcome: an identical call waiting beside it gets the same."""
+    return {"content": [c.model_dump(mode="json") for c in result.content], "is_error": bool(
+        getattr(result, "is_error", False)), "structured": result.structured_content}
+
+
+def _restored(stored: Any) -> ToolResult:
+    content = _CONTENT.validate_python(stored.get("content") or []) if isinstance(stored, dict) else []
+    return ToolResult(content=content, is_error=bool(isinstance(stored, dict) and stored.get("is_error")),
+                      structured_content=stored.get("structured") if isinstance(stored, dict) else None)
+
+
+_CONTENT: TypeAdapter[list[mt.ContentBlock]] = TypeAdapter(list[mt.ContentBlock])
+
+
 class PolicyGate(Middleware):
+    """Asks for every call and waits for the worker's verdict; runs only on the worker's permit, once.
+
+    The gate holds no policy and no decision key: the worker routes each call (a call the policy lets
+    run costs one short wait), and the gate checks the permit with the public verify key."""
+
     def __init__(self, rt: Runtime, *, agent: str, categories: dict[str, str], wait: float) -> None:
         self.rt, self.agent, self.categories, self.wait = rt, agent, categories, wait
 
@@ -59,22 +83,31 @@ class PolicyGate(Middleware):
             params = action_type.check_params(args)
         except InvalidParams as invalid:
             return _refused(f"Signoff refused these arguments: {invalid}")
-        key = _call_key(self.agent, name, params)
-        action = self._asked_before(key)
-        if action is None:
-            self.rt.catalog.declare(action_type)
-            action = lifecycle.request(self.rt, action_type, params, agent=self.agent,
-                                       reason=f"{self.agent} calls the MCP tool {name}")
-            if runs_now(self.rt.policy, lifecycle.subject(action)):
-                return await call_next(context)  # recorded above; the worker's routing logs the rule
-            # The same call asked again (after a timeout, or of a restarted gate) finds this action and its decision.
-            self.rt.connection.set(key, action.id, ex=ASKED_TTL)
-        log.info("mcp_call_held", tool=name, action_id=action.id)
+        action = await asyncio.to_thread(self._ask, action_type, _call_key(self.agent, name, params), params)
+        log.info("mcp_call_asked", tool=name, action_id=action.id)
         decided = await asyncio.to_thread(self.rt.store.wait_settled, action.id, self.wait, action)
-        result = await self._after(decided, params, context, call_next)
-        if decided.status not in (Status.RECEIVED, Status.PENDING_APPROVAL):
-            self.rt.connection.delete(key)  # answered: the next identical call is a new request
-        return result
+        return await self._after(decided, context, call_next)
+
+    def _ask(self, action_type: ActionType, key: str, params: dict[str, Any]) -> Action:
+        """This call's action: the one an identical call asked for already (waiting, or decided and not yet
+        run: after a timeout, or of a restarted gate), else a new one."""
+        known = self._asked_before(key)
+        if known is not None and known.status not in FINAL:
+            return known
+        self.rt.catalog.declare(action_type, by=self.agent)
+        action = lifecycle.request(self.rt, action_type, params, agent=self.agent,
+                                   reason=f"{self.agent} calls the MCP tool {action_type.name}")
+        # Recorded first, then claimed (SET NX): of two identical calls at once, one action stands and the
+        # other call withdraws its own and waits on that one.
+        if self.rt.connection.set(key, action.id, nx=True, ex=ASKED_TTL):
+            return action
+        known = self._asked_before(key)
+        if known is None or known.status in FINAL:
+            self.rt.connection.set(key, action.id, ex=ASKED_TTL)
+            return action
+        with contextlib.suppress(TransitionRefused):
+            lifecycle.cancel(self.rt, action.id, by=self.agent, note=f"an identical call asked already: {known.id}")
+        return known
 
     def _asked_before(self, key: str) -> Action | None:
         known = self.rt.connection.get(key)
@@ -85,28 +118,53 @@ class PolicyGate(Middleware):
         except ActionNotFound:
             return None
 
-    async def _after(self, decided: Action, params: dict[str, Any],
-                     context: MiddlewareContext[mt.CallToolRequestParams],
+    async def _after(self, decided: Action, context: MiddlewareContext[mt.CallToolRequestParams],
                      call_next: CallNext[mt.CallToolRequestParams, ToolResult]) -> ToolResult:
         if decided.status in (Status.RECEIVED, Status.PENDING_APPROVAL):
             return _refused(f"Not run: no decision within {self.wait:g} s. It still waits in Slack as action "
                             f"{decided.id}; call again once someone has approved it.")
-        verdict = verdict_of(decided, params)
-        if verdict.decision != "reject" and not lifecycle.approval_verifies(self.rt, decided):
-            log.error("mcp_approval_not_signed", action_id=decided.id, decided_by=decided.decided_by)
-            return _refused("Not run: Signoff could not verify this approval's signature.")
-        if verdict.decision == "reject":
-            return _refused(verdict.message or "Not run.")
-        result = await call_next(context.copy(message=context.message.model_copy(update={"arguments": verdict.args})))
+        if decided.status != Status.APPROVED:
+            return await self._outcome_of(decided)
+        try:
+            started = door.enter_elsewhere(self.rt, decided, f"mcp:{self.agent}", call_type=context.message.name,
+                                           call_agent=self.agent)
+        except TransitionRefused:  # an identical call started it (ApprovalUsed among them): its result is ours
+            return await self._outcome_of(decided)
+        except door.NotPermitted as refused:
+            log.error("mcp_call_not_permitted", action_id=decided.id, reason=str(refused))
+            return _refused(f"Not run: {refused}.")
+        verdict = verdict_of(started, started.params)
+        if started.original_params is not None:
+            verdict = verdict_of(started, started.original_params)
+        try:
+            result = await call_next(context.copy(message=context.message.model_copy(
+                update={"arguments": started.params})))
+        except Exception as failed:
+            await asyncio.to_thread(door.leave, self.rt, started, error=f"{type(failed).__name__}: {failed}",
+                                    by=f"mcp:{self.agent}")
+            raise
+        await asyncio.to_thread(door.leave, self.rt, started, result=_stored(result), by=f"mcp:{self.agent}",
+                                error="the upstream tool returned an error" if result.is_error else None)
         if verdict.decision == "edit":
             result.content = [mt.TextContent(type="text", text=verdict.message or "edited"), *result.content]
         return result
 
+    async def _outcome_of(self, decided: Action) -> ToolResult:
+        """A decided call this gate does not run: refused, or run by an identical call (its result)."""
+        if decided.status in (Status.RUNNING, Status.APPROVED):
+            decided = await asyncio.to_thread(self.rt.store.wait_for_status, decided.id, FINAL, self.wait)
+        if decided.status in (Status.SUCCEEDED, Status.FAILED) and isinstance(decided.result, dict):
+            return _restored(decided.result)
+        if decided.status == Status.FAILED:
+            return _refused(f"The call failed: {decided.error}")
+        if decided.status in (Status.RUNNING, Status.APPROVED):
+            return _refused(f"Not run here: an identical call is running action {decided.id}; call again later.")
+        return _refused(verdict_of(decided, decided.params).message or "Not run.")
+
 
 def serve(rt: Runtime, *, upstream: str | None, upstream_url: str | None, categories: dict[str, str],
           wait: float = DEFAULT_WAIT, http_port: int | None = None) -> None:
-    rt.require_decision_key()  # it runs what people approved: without the key no approval can be verified
-    rt.policy  # noqa: B018 - a broken policy file stops the gate at start, not at the first call
+    rt.require_verify_key()  # it runs only on the worker's permits: without the verify key it runs nothing
     if upstream:
         argv = shlex.split(upstream)
         # The upstream gets this process's environment, as it would if started by the MCP client itself.

@@ -107,3 +107,44 @@ def test_redis_unreachable_or_bad_input_is_a_deny_that_says_why(rt) -> None:
         answer = _answer(_hook(garbage))
         assert answer["permissionDecision"] == "deny"
         assert answer["permissionDecisionReason"].startswith("Signoff could not read this hook call")
+
+
+def test_a_5000_deep_tool_input_is_a_deny_not_a_traceback(rt) -> None:
+    deep = '{"tool_name": "Bash", "tool_input": {"x": ' + "[" * 5000 + "]" * 5000 + "}}"
+    process = _hook(deep)
+    out, err = process.communicate(timeout=90)
+    assert process.returncode == 0 and "Traceback" not in err
+    assert json.loads(out)["hookSpecificOutput"]["permissionDecision"] == "deny"
+
+
+def test_a_status_forged_approved_in_redis_is_a_deny(coding, rt, sandbox) -> None:
+    from signoff import Status
+    from signoff.models import AuditEvent
+
+    hook = _hook(_event("Bash", {"command": "rm -rf build/"}))
+    _, action_id = _held_message(sandbox)
+    # A Redis writer without the key: approved, with a permit of its own making.
+    rt.store.transition(action_id, Status.APPROVED, allowed_from={Status.PENDING_APPROVAL},
+                        changes={"decided_by": "slack:U0ALICE", "permit": "Zm9yZ2Vk", "nonce": "n"},
+                        event=AuditEvent(action_id=action_id, step="approved", actor="slack:U0ALICE"))
+    answer = _answer(hook)
+    assert answer["permissionDecision"] == "deny"
+    assert "no permit that verifies" in answer["permissionDecisionReason"]
+    assert rt.store.get(action_id).status == Status.APPROVED  # never started
+
+
+def test_an_allowed_call_ends_in_the_records_once_claude_code_ran_it(coding, rt, sandbox) -> None:
+    from signoff import Status
+
+    hook = _hook(_event("Bash", {"command": "rm -rf /tmp/cache"}))
+    message, action_id = _held_message(sandbox)
+    sandbox.interactions.click(message, "signoff_approve", "U0ALICE")
+    assert _answer(hook)["permissionDecision"] == "allow"
+    assert rt.store.get(action_id).status == Status.RUNNING  # handed to Claude Code, once
+    after = json.loads(_event("Bash", {"command": "rm -rf /tmp/cache"}))
+    after.update(hook_event_name="PostToolUse", tool_response={"stdout": "", "stderr": "", "interrupted": False})
+    done = _hook(json.dumps(after))
+    _out, _ = done.communicate(timeout=90)
+    assert done.returncode == 0
+    finished = rt.store.get(action_id)
+    assert finished.status == Status.SUCCEEDED and '"interrupted": false' in finished.result

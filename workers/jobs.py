@@ -2,10 +2,11 @@
 
 - process_action: applies the policy; an action allowed to run runs in the same job.
 - run_action: the run of an approved action; approval enqueues it, one job per approved version.
-Both refuse to start an action that already started, so a duplicate delivery never runs it twice.
-The function, its category and its parameter types come from this worker's own code (see
-`signoff.registry`), never from what a client wrote to Redis; an approval runs only if its
-signature verifies.
+- admit_action: the door's check of an approved action performed outside the worker; issues its permit.
+Every run passes `signoff.door`: the approval must verify against this worker's own policy and
+registry, and is consumed once, so a duplicate delivery never runs it twice. The function, its
+category, owner, retries and parameter types come from this worker's own code (see
+`signoff.registry`), never from what a client wrote to Redis.
 """
 
 from __future__ import annotations
@@ -18,12 +19,12 @@ from pydantic import ValidationError
 from rq.job import Job
 
 from policies.routing import route
-from signoff import allowances, lifecycle, notify, registry, resumption, runs
+from signoff import allowances, door, lifecycle, notify, registry, resumption, runs
 from signoff.errors import InvalidParams, TransitionRefused
 from signoff.job_runtime import job_runtime, runtime_for
 from signoff.jobs import signoff_job
 from signoff.logging import log
-from signoff.models import Action, Status
+from signoff.models import Action, AuditEvent, Status
 from signoff.runtime import Runtime
 from signoff.schema import IDEMPOTENCY_PARAM
 from workers import batch_jobs
@@ -41,8 +42,10 @@ def _trusted(rt: Runtime, action: Action) -> dict[str, Any]:
             raise LookupError(_NO_FUNCTION.format(type=action.type))
         return {}
     trusted = local.action_type
-    claimed = {"category": action.category, "owner": action.owner, "func": action.func}
-    wanted = {"category": trusted.category, "owner": trusted.owner, "func": trusted.func}
+    claimed = {"category": action.category, "owner": action.owner, "func": action.func,
+               "max_retries": action.max_retries}
+    wanted = {"category": trusted.category, "owner": trusted.owner, "func": trusted.func,
+              "max_retries": trusted.max_retries}
     changes: dict[str, Any] = {k: v for k, v in wanted.items() if claimed[k] != v}
     if changes:
         log.warning("declaration_mismatch", action_id=action.id, type=action.type,
@@ -91,20 +94,41 @@ def run_action(action_id: str) -> str:
 
 
 def _execute(rt: Runtime, action_id: str, current: Action | None = None) -> str:
+    current = current or rt.store.get(action_id)
+    if current.status != Status.APPROVED:
+        log.warning("not_started", action_id=action_id, reason=f"it is {current.status}")
+        return str(current.status)
     try:
         action = lifecycle.start(rt, action_id, worker=str(os.getpid()), current=current)
+    except door.NotPermitted as refused:
+        log.error("approval_refused", action_id=action_id, decided_by=current.decided_by, reason=str(refused))
+        return str(door.hold(rt, current, str(refused)).status)
     except TransitionRefused as refused:
         log.warning("not_started", action_id=action_id, reason=str(refused))
         return refused.status
     return _run(rt, action)
 
 
+@signoff_job
+def admit_action(action_id: str, version: int) -> str:
+    """An approved action performed outside the worker: the door's check here, then its permit."""
+    rt = job_runtime()
+    action = rt.store.get(action_id)
+    if action.status != Status.APPROVED or action.version != version or action.func is not None or action.permit:
+        return str(action.status)
+    problems = door.refusals(rt, action)
+    if problems:
+        log.error("approval_refused", action_id=action_id, decided_by=action.decided_by, reasons=problems)
+        return str(door.hold(rt, action, "; ".join(problems)).status)
+    permitted = rt.store.transition(  # a transition, so whoever waits on the action hears of it
+        action_id, Status.APPROVED, allowed_from={Status.APPROVED}, expect_version=version, current=action,
+        changes={"permit": door.permit(rt, action)},
+        event=AuditEvent(action_id=action_id, step="permitted", actor=f"worker:{os.getpid()}", type=action.type))
+    return str(permitted.status)
+
+
 def _run(rt: Runtime, action: Action) -> str:
-    """A started action: its approval's signature checked, then its function, once."""
-    action_id = action.id
-    if not lifecycle.approval_verifies(rt, action):
-        log.error("approval_not_signed", action_id=action_id, decided_by=action.decided_by)
-        return str(lifecycle.hold_unsigned(rt, action).status)
+    """A started action (it passed the door): its function, once."""
     local = registry.get(action.type)
     if local is None:
         raise LookupError(_NO_FUNCTION.format(type=action.type))

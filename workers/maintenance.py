@@ -25,6 +25,10 @@ def release_stranded(rt: Runtime) -> int:
     released = 0
     for action in rt.store.oldest(Status.APPROVED, limit=1000):
         if not action.func:
+            # Performed elsewhere and never admitted (its decider died before queueing the door's check).
+            admit = lifecycle.admission_job_id(action)
+            if action.permit is None and not Job.exists(admit, connection=rt.connection):
+                lifecycle.release_admission(rt, action)
             continue
         queued = Job.exists(lifecycle.run_job_id(action.id, action.version), connection=rt.connection)
         if not queued and not _routing_pending(rt, action.id):

@@ -11,7 +11,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.authz import MembershipCache
+from bot.authz import MembershipCache, via
 from bot.listeners.common import decidable, follow_up, message_ref, record
 from bot.views.allow import ALLOW_CALLBACK, MATCH_BLOCK, allow_modal, reason, ticked
 from bot.views.approval import ALLOW_SIMILAR
@@ -42,7 +42,8 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
             action = decidable(rt, members, client, {**body, "channel": {"id": channel}}, meta["id"])
             if action is None:
                 return
-            approved = lifecycle.decide(rt, action.id, "approve", by=f"slack:{user}", version=meta["version"],
+            approved = lifecycle.decide(rt, action.id, "approve", by=f"slack:{user}",
+                                                via=via(action, user, members), version=meta["version"],
                                         current=action, follow_up=False)
             decided.append(approved)
             # Its author's Home tab shows it once the decision's follow-up refreshes the tabs it concerns.

@@ -12,7 +12,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.authz import MembershipCache
+from bot.authz import MembershipCache, via
 from bot.listeners.common import clicked, decidable, follow_up, message_ref, parse_value, record
 from bot.views.approval import APPROVE, REJECT, SHOW_FULL
 from bot.views.modals import REASON_BLOCK, REJECT_CALLBACK, VALUE, full_value_modal, read_metadata, reject_modal
@@ -32,7 +32,8 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
 
         def step() -> None:
             if action := decidable(rt, members, client, body, action_id):
-                decided.append(lifecycle.decide(rt, action_id, "approve", by=f"slack:{user}", version=version,
+                decided.append(lifecycle.decide(rt, action_id, "approve", by=f"slack:{user}",
+                                                via=via(action, user, members), version=version,
                                                 current=action, follow_up=False))
 
         record(client, channel, user, step)

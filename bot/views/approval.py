@@ -16,6 +16,7 @@ from bot.views.text import (
     number,
     person,
     show_value,
+    voter,
     when,
 )
 from signoff.models import Action, Status
@@ -92,7 +93,7 @@ def _waiting_lines(action: Action) -> list[str]:
         return []
     lines = []
     if waiting.quorum > 1:
-        voters = ", ".join(person(v["by"]) for v in action.votes) or "none yet"
+        voters = ", ".join(voter(v) for v in action.votes) or "none yet"
         lines.append(f":ballot_box_with_check: Approvals: {voters} ({len(action.votes)} of {waiting.quorum} needed)")
     if waiting.chain and waiting.level > 0:
         level = waiting.chain[waiting.level]
@@ -162,8 +163,8 @@ def _outcome_line(action: Action) -> str | None:
     if action.status in lines:
         return lines[action.status]
     if action.decided_by and action.status != Status.PENDING_APPROVAL:
-        if action.votes:  # a quorum: everyone whose approval counted, in the order they gave it
-            voters = [person(v["by"]) for v in action.votes]
+        if len(action.votes) > 1:  # a quorum: everyone whose approval counted, in the order they gave it
+            voters = [voter(v) for v in action.votes]
             by = ", ".join([*voters, *([by] if person(action.decided_by) not in voters else [])])
         edited = f"\n:pencil2: Edited: {_edits(action)}" if action.original_params is not None else ""
         run = {Status.APPROVED: "queued to run", Status.RUNNING: "running", Status.SUCCEEDED: ":white_check_mark: ran",

@@ -107,3 +107,9 @@ def person(who: str | None) -> str:
     if who.startswith("slack:") and _SLACK_USER.match(user):  # only a real user ID becomes a mention
         return f"<@{user}>"
     return escape(who)
+
+
+def voter(vote: dict[str, str]) -> str:
+    """A vote's person (stored as one normalised identity, `U0BOB`): a Slack user ID becomes a mention."""
+    who = vote.get("by", "")
+    return person(f"slack:{who}" if _SLACK_USER.match(who) else who)

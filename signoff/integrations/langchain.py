@@ -61,12 +61,38 @@ def import_checkpoint(saved: dict[str, Any], thread: str) -> InMemorySaver:
     return saver
 
 
-def _decision(verdict: runs.Verdict, name: str) -> dict[str, Any]:
-    if verdict.decision == "approve":
+def _decision(verdict: runs.Verdict, name: str, paused_with: dict[str, Any] | None) -> dict[str, Any]:
+    # LangChain runs an "approve" with the arguments its checkpoint holds; the checkpoint is stored in
+    # Redis, so where they are not the ones people approved (and Signoff signed), the approved ones are
+    # handed over as an edit: what runs is what was approved.
+    if verdict.decision == "approve" and paused_with == verdict.args:
         return {"type": "approve"}
+    if verdict.decision == "approve":
+        return {"type": "edit", "edited_action": {"name": name, "args": verdict.args}}
     if verdict.decision == "edit":  # LangChain itself tells the model the reviewer replaced the call
         return {"type": "edit", "edited_action": {"name": name, "args": verdict.args}}
     return {"type": "reject", "message": verdict.message or "rejected"}
+
+
+def _calls(interrupts: Any) -> list[runs.ToolCall]:
+    calls: list[runs.ToolCall] = []
+    for interrupt in interrupts:
+        value = interrupt.value
+        if value.get("type") == "tool_approval":  # per_call: one interrupt, one call
+            calls.append(runs.ToolCall(call_id=f"{interrupt.id}", name=value["name"], args=value["args"],
+                                       description=value.get("description", "")))
+        else:  # batched: decisions go back by position
+            calls += [runs.ToolCall(call_id=f"{interrupt.id}:{i}", name=r["name"], args=r["args"],
+                                    description="") for i, r in enumerate(value["action_requests"])]
+    return calls
+
+
+def _paused_calls(saver: InMemorySaver, thread: str) -> dict[str, runs.ToolCall]:
+    """The calls the checkpoint itself will run on resume, by call id."""
+    latest = saver.get_tuple({"configurable": {"thread_id": thread, **_NS}})
+    interrupts = [i for _, channel, value in (latest.pending_writes or []) if channel == "__interrupt__"
+                  for i in value] if latest else []
+    return {call.call_id: call for call in _calls(interrupts)}
 
 
 class SignoffGraph:
@@ -96,12 +122,14 @@ class SignoffGraph:
             self._runtime = Runtime()
         return self._runtime
 
-    def run(self, input: Any, *, thread: str | None = None) -> runs.Run:
-        """Runs until the end, or until an interrupt waits for people (the run is then stored)."""
+    def run(self, input: Any, *, thread: str | None = None, settle: float = runs.SETTLE) -> runs.Run:
+        """Runs until the end, or until an interrupt's calls are asked (the run is then stored); waits up
+        to `settle` seconds for the worker to let them through, returning the run as it then stands."""
         thread = thread or runs.Run(gate=self.gate.name).id
         saver = InMemorySaver()
         step = self._invoke(saver, input, thread)
-        return asyncio.run(runs.drive(self.runtime, self.gate, step))
+        run = asyncio.run(runs.drive(self.runtime, self.gate, step))
+        return runs.settle(self.runtime, run, settle) if run.status == "paused" else run
 
     def wait(self, run_id: str, timeout: float) -> runs.Run:
         return runs.wait(self.runtime, run_id, timeout)
@@ -113,15 +141,7 @@ class SignoffGraph:
         if not out.interrupts:
             messages = (out.value or {}).get("messages") or []
             return runs.Finished(messages[-1].content if messages else out.value)
-        calls: list[runs.ToolCall] = []
-        for interrupt in out.interrupts:
-            value = interrupt.value
-            if value.get("type") == "tool_approval":  # per_call: one interrupt, one call
-                calls.append(runs.ToolCall(call_id=f"{interrupt.id}", name=value["name"], args=value["args"],
-                                           description=value.get("description", "")))
-            else:  # batched: decisions go back by position
-                calls += [runs.ToolCall(call_id=f"{interrupt.id}:{i}", name=r["name"], args=r["args"],
-                                        description="") for i, r in enumerate(value["action_requests"])]
+        calls = _calls(out.interrupts)
         state = {"thread": thread, "saved": export_checkpoint(saver, config),
                  "names": {call.call_id: call.name for call in calls}}
         return runs.Paused(state=json.dumps(state), calls=calls)
@@ -130,10 +150,12 @@ class SignoffGraph:
         paused = json.loads(state)
         saver = import_checkpoint(paused["saved"], paused["thread"])
         names: dict[str, str] = paused["names"]
+        in_checkpoint = _paused_calls(saver, paused["thread"])
         resume: dict[str, Any] = {}
         for call_id, verdict in verdicts.items():
             interrupt_id, _, position = call_id.partition(":")
-            decision = _decision(verdict, names.get(call_id, ""))
+            held = in_checkpoint.get(call_id)
+            decision = _decision(verdict, held.name if held else names.get(call_id, ""), held.args if held else None)
             if position:
                 resume.setdefault(interrupt_id, {"decisions": []})["decisions"].append((int(position), decision))
             else:

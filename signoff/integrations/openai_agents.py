@@ -10,6 +10,7 @@ the edited arguments (found by its call id) with a note for the model saying wha
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import dataclasses
 import json
@@ -22,9 +23,11 @@ from agents.tool_context import ToolContext
 from signoff import runs
 from signoff.runtime import Runtime
 
-# The approved calls of the run being resumed in this task, by tool call id: read by the wrapped tools.
+# The approved calls of the run being resumed in this task, by tool call id: read by the wrapped tools,
+# which write what each returned beside them (its outcome in Signoff's records).
 _edits: contextvars.ContextVar[Mapping[str, runs.Verdict] | None] = contextvars.ContextVar("signoff_edits",
                                                                                           default=None)
+_outputs: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("signoff_outputs", default=None)
 
 
 def _with_edits(tool: FunctionTool) -> FunctionTool:
@@ -36,6 +39,9 @@ def _with_edits(tool: FunctionTool) -> FunctionTool:
             return await invoke(ctx, input_json)
         # Always the arguments people approved (and Signoff signed), not whatever the stored state says.
         output = await invoke(ctx, json.dumps(verdict.args))
+        outputs = _outputs.get()
+        if outputs is not None:
+            outputs[ctx.tool_call_id] = output
         if verdict.decision == "edit":
             return f"{verdict.message}\n{output}"  # the model learns what it called is not what ran
         return output
@@ -67,21 +73,25 @@ class SignoffRunner:
             self._runtime = Runtime()
         return self._runtime
 
-    async def run(self, input: str | list[Any], **kwargs: Any) -> runs.Run:
-        """Runs until the end, or until a tool call waits for people (the run is then stored)."""
+    async def run(self, input: str | list[Any], *, settle: float = runs.SETTLE, **kwargs: Any) -> runs.Run:
+        """Runs until the end, or until its tool calls are asked (the run is then stored); waits up to
+        `settle` seconds for the worker to let them through, returning the run as it then stands."""
         result = await Runner.run(self.agent, input, **kwargs)
-        return await runs.drive(self.runtime, self.gate, self._step(result))
+        run = await runs.drive(self.runtime, self.gate, self._step(result))
+        if run.status != "paused":
+            return run
+        return await asyncio.to_thread(runs.settle, self.runtime, run, settle)
 
     def wait(self, run_id: str, timeout: float) -> runs.Run:
         return runs.wait(self.runtime, run_id, timeout)
 
-    def _step(self, result: Any) -> runs.Step:
+    def _step(self, result: Any, outputs: dict[str, Any] | None = None) -> runs.Step:
         if not result.interruptions:
-            return runs.Finished(result.final_output)
+            return runs.Finished(result.final_output, outputs=outputs or {})
         calls = [runs.ToolCall(call_id=str(item.call_id), name=str(item.tool_name),
                                args=json.loads(item.arguments or "{}"), description="")
                  for item in result.interruptions]
-        return runs.Paused(state=result.to_state().to_string(), calls=calls)
+        return runs.Paused(state=result.to_state().to_string(), calls=calls, outputs=outputs or {})
 
     async def _resume(self, state: str, verdicts: dict[str, runs.Verdict]) -> runs.Step:
         run_state = await RunState.from_string(self.agent, state)
@@ -93,8 +103,11 @@ class SignoffRunner:
             else:
                 run_state.approve(item)
         token = _edits.set({c: v for c, v in verdicts.items() if v.decision != "reject"})
+        outputs: dict[str, Any] = {}
+        collecting = _outputs.set(outputs)
         try:
             result = await Runner.run(self.agent, run_state)
         finally:
             _edits.reset(token)
-        return self._step(result)
+            _outputs.reset(collecting)
+        return self._step(result, outputs)

@@ -11,11 +11,12 @@ is told of the edit), `ToolDenied(note)` for a rejection.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic_ai import Agent, DeferredToolRequests, DeferredToolResults, ToolApproved, ToolDenied
-from pydantic_ai.messages import ModelMessagesTypeAdapter
+from pydantic_ai.messages import ModelMessagesTypeAdapter, ToolReturnPart
 
 from signoff import runs
 from signoff.runtime import Runtime
@@ -51,21 +52,29 @@ class SignoffAgent:
             self._runtime = Runtime()
         return self._runtime
 
-    async def run(self, prompt: str, **kwargs: Any) -> runs.Run:
-        """Runs until the end, or until a tool call waits for people (the run is then stored)."""
+    async def run(self, prompt: str, *, settle: float = runs.SETTLE, **kwargs: Any) -> runs.Run:
+        """Runs until the end, or until its tool calls are asked (the run is then stored); waits up to
+        `settle` seconds for the worker to let them through, returning the run as it then stands."""
         result = await self.agent.run(prompt, **kwargs)
-        return await runs.drive(self.runtime, self.gate, self._step(result))
+        run = await runs.drive(self.runtime, self.gate, self._step(result))
+        if run.status != "paused":
+            return run
+        return await asyncio.to_thread(runs.settle, self.runtime, run, settle)
 
     def wait(self, run_id: str, timeout: float) -> runs.Run:
         return runs.wait(self.runtime, run_id, timeout)
 
     @staticmethod
-    def _step(result: Any) -> runs.Step:
+    def _step(result: Any, resumed: Mapping[str, Any] | None = None) -> runs.Step:
+        # What each approved tool returned, from the run's new messages: its outcome in Signoff's records.
+        outputs = {part.tool_call_id: part.content for message in result.new_messages()
+                   for part in getattr(message, "parts", []) if isinstance(part, ToolReturnPart)
+                   and part.tool_call_id in (resumed or {})}
         if not isinstance(result.output, DeferredToolRequests):
-            return runs.Finished(result.output)
+            return runs.Finished(result.output, outputs=outputs)
         calls = [runs.ToolCall(call_id=part.tool_call_id, name=part.tool_name, args=part.args_as_dict())
                  for part in result.output.approvals]
-        return runs.Paused(state=result.all_messages_json().decode(), calls=calls)
+        return runs.Paused(state=result.all_messages_json().decode(), calls=calls, outputs=outputs)
 
     async def _resume(self, state: str, verdicts: dict[str, runs.Verdict]) -> runs.Step:
         history = ModelMessagesTypeAdapter.validate_json(state)
@@ -78,6 +87,6 @@ class SignoffAgent:
         note = "Signoff: " + " ".join(edits) if edits else None
         result = await self.agent.run(note, message_history=history,
                                       deferred_tool_results=DeferredToolResults(approvals=approvals))
-        return self._step(result)
+        return self._step(result, verdicts)
 
 

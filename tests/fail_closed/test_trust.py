@@ -50,7 +50,7 @@ def test_an_approval_forged_in_redis_never_runs_and_goes_back_to_a_person(rt, wo
     lifecycle.release_run_job(rt, forged)
     held = wait_status(rt, action_id, Status.PENDING_APPROVAL, timeout=20)
     assert held.decided_by is None and held.version == 2
-    assert "an approval without a valid signature was refused" in held.risk[-1]
+    assert "an approval was refused before it ran (its approval's signature does not verify" in held.risk[-1]
     assert rt.connection.llen("test:sent") == 0
     # A real decision still goes through.
     Signoff(connection=rt.connection).decide(action_id, "approve", by="slack:U0BOB")
@@ -59,13 +59,15 @@ def test_an_approval_forged_in_redis_never_runs_and_goes_back_to_a_person(rt, wo
 
 
 def test_an_edit_forged_after_the_approval_does_not_run(rt, worker) -> None:
+    from signoff import door
+
     action_id = _pending_email(rt)
     wait_status(rt, action_id, Status.PENDING_APPROVAL)
-    approved = Signoff(connection=rt.connection).decide(action_id, "approve", by="slack:U0BOB")
-    assert approved.signature
+    approved = lifecycle.decide(rt, action_id, "approve", by="slack:U0BOB", follow_up=False)
+    assert approved.signature and door.refusals(rt, approved) == []
     # Changing the signed parameters afterwards (e.g. before a retry) voids the signature.
     forged = approved.model_copy(update={"params": {**approved.params, "to": "attacker@evil.com"}})
-    assert not lifecycle.approval_verifies(rt, forged)
+    assert door.refusals(rt, forged) == ["its approval's signature does not verify for the action as it now stands"]
 
 
 def test_a_category_rewritten_by_a_client_does_not_change_the_route(rt, worker) -> None:

@@ -108,3 +108,42 @@ def test_a_held_call_outlives_the_gate_and_its_decision_is_kept_for_the_same_cal
     assert not again.is_error and again.content[0].text == "deleted /tmp/report.csv"
     assert [a.id for a in rt.store.newest(limit=10) if a.type == "delete_file"] == [action_id]  # asked once
     assert len(runs_recorded(rt.connection)) == 1
+
+
+def test_a_gate_without_the_workers_policy_never_runs_what_the_worker_holds(rt, workers, sandbox, bot, policy_file,
+                                                                           slack_env) -> None:
+    # The worker holds delete_file; the gate starts with no SIGNOFF_POLICY (an MCP client strips the
+    # environment), whose default would let it run: the gate asks and waits, it never decides.
+    workers.start(policy=policy_file(POLICY), extra_env=slack_env)
+
+    async def main() -> Any:
+        gate = StdioTransport(command=sys.executable, args=["-m", "signoff_app.cli", "mcp", "--upstream", UPSTREAM,
+                                                            "--wait", "0.5"],
+                              env={k: v for k, v in {**os.environ, **slack_env}.items() if k != "SIGNOFF_POLICY"},
+                              cwd=str(ROOT))
+        async with Client(gate) as client:
+            return await client.call_tool("delete_file", {"path": "/tmp/report.csv"}, raise_on_error=False)
+
+    result = asyncio.run(main())
+    assert result.is_error and "still waits in Slack" in result.content[0].text
+    assert runs_recorded(rt.connection) == []
+
+
+def test_two_identical_calls_share_one_approval_and_one_upstream_run(rt, workers, sandbox, bot, policy_file,
+                                                                     slack_env) -> None:
+    env = _env(policy_file, slack_env)
+    workers.start(policy=env["SIGNOFF_POLICY"], extra_env=slack_env)
+
+    async def main() -> list[Any]:
+        # Two MCP clients, each with its gate, make the same call while it waits: one action between them.
+        async with _client(env) as one, _client(env) as two:
+            calls = [asyncio.ensure_future(client.call_tool("delete_file", {"path": "/tmp/report.csv"},
+                                                            raise_on_error=False)) for client in (one, two)]
+            await asyncio.to_thread(lambda: approve(sandbox, _held(rt, sandbox)))
+            return list(await asyncio.gather(*calls))
+
+    first, second = asyncio.run(main())
+    assert [r.content[0].text for r in (first, second)] == ["deleted /tmp/report.csv"] * 2
+    assert len(runs_recorded(rt.connection)) == 1  # one approval, one upstream call
+    [action] = [a for a in rt.store.newest(limit=10) if a.type == "delete_file" and a.status != Status.CANCELED]
+    assert action.status == Status.SUCCEEDED and action.result["content"][0]["text"] == "deleted /tmp/report.csv"

@@ -53,16 +53,29 @@ def test_a_rejected_call_does_not_run_and_the_model_reads_the_note(rt, sandbox, 
     assert runs_recorded(rt.connection) == []
 
 
-def test_a_call_the_policy_lets_run_never_pauses_the_run(rt, agent_worker) -> None:
+def test_a_call_the_policy_lets_run_costs_one_short_wait_and_runs_in_the_worker(rt, agent_worker) -> None:
     agent_worker(MODULE)
     run = asyncio.run(runner.run("Add a note to the account"))
-    assert (run.status, run.output, run.calls) == ("finished", "Tool said: noted", {})
-    [recorded] = [a for a in rt.store.newest(limit=5) if a.type == "add_note"]  # still in the audit log
-    assert wait_status(rt, recorded.id, Status.APPROVED).decided_by == "policy:everything-else"
+    assert (run.status, run.output) == ("finished", "Tool said: noted")
+    [action_id] = run.calls.values()  # asked like every call: the worker's policy let it through
+    done = wait_status(rt, action_id, Status.SUCCEEDED)
+    assert (done.decided_by, done.result) == ("policy:everything-else", "noted")  # its outcome, recorded
+    [ran] = runs_recorded(rt.connection)
+    assert ran["pid"] != os.getpid()  # never in the agent's process, on a local guess
+
+
+def test_the_agents_process_never_routes_a_call_itself(rt, agent_worker, policy_file) -> None:
+    # The worker's policy holds every tool call; the agent's process has the default one, which would run it.
+    agent_worker(MODULE, policy=policy_file("rules:\n  - name: hold-all\n    mode: approve\n"))
+    run = asyncio.run(runner.run("Add a note to the account"))
+    assert run.status == "paused"
+    [action_id] = run.calls.values()
+    assert wait_status(rt, action_id, Status.PENDING_APPROVAL).rule == "hold-all"
+    assert runs_recorded(rt.connection) == []
 
 
 def test_an_approval_written_to_redis_without_a_signature_runs_nothing(rt, agent_worker) -> None:
-    # An agent holding only Redis credentials marks its own call approved: the resumed run skips it.
+    # An agent holding only Redis credentials marks its own call approved: the door sends it back to a person.
     from signoff import resumption
     from signoff.models import AuditEvent
 
@@ -72,6 +85,6 @@ def test_an_approval_written_to_redis_without_a_signature_runs_nothing(rt, agent
                                  changes={"decided_by": "slack:U0EVE"},
                                  event=AuditEvent(action_id=action_id, step="approved", actor="slack:U0EVE"))
     resumption.settled(rt, forged)
-    done = runner.wait(run.id, timeout=30)
-    assert done.status == "finished" and "could not verify" in done.output
-    assert runs_recorded(rt.connection) == []
+    held = wait_status(rt, action_id, Status.PENDING_APPROVAL)
+    assert "refused before it ran" in held.risk[-1]
+    assert runner.wait(run.id, timeout=0).status == "paused" and runs_recorded(rt.connection) == []
