@@ -258,17 +258,21 @@ def hold(rt: Runtime, action: Action, why: str) -> Action:
 
 # Through the door ---------------------------------------------------------------------------------
 
-def _started(action: Action, runner: str) -> AuditEvent:
+def started(action: Action, runner: str) -> AuditEvent:
     return AuditEvent(action_id=action.id, step="started", actor=runner, type=action.type, params_after=action.params)
+
+
+def attempts_allowed(action: Action) -> int:
+    """How many starts one approval allows here: one, and the retries this process's code declares."""
+    return 1 + trusted(action).max_retries
 
 
 def enter(rt: Runtime, action: Action, runner: str) -> Action:
     """approved -> running for a run in this keyed process, consuming the approval once (ApprovalUsed if
     it was used); the caller has checked `refusals`."""
-    attempts = 1 + trusted(action).max_retries
     return rt.store.transition(action.id, Status.RUNNING, allowed_from={Status.APPROVED},
-                               changes={"attempts": action.attempts + 1}, current=action,
-                               event=_started(action, runner), consume=(action.nonce or "", "start", attempts))
+                               changes={"attempts": action.attempts + 1}, current=action, event=started(action, runner),
+                               consume=(action.nonce or "", "start", attempts_allowed(action)))
 
 
 def permit_verifies(rt: Runtime, action: Action) -> bool:
@@ -289,7 +293,7 @@ def enter_elsewhere(rt: Runtime, action: Action, runner: str, *, call_type: str,
     if not permit_verifies(rt, action):
         raise NotPermitted(f"action {action.id} has no permit that verifies: Signoff's workers did not let it run")
     return rt.store.transition(action.id, Status.RUNNING, allowed_from={Status.APPROVED}, current=action,
-                               changes={"attempts": action.attempts + 1}, event=_started(action, runner),
+                               changes={"attempts": action.attempts + 1}, event=started(action, runner),
                                consume=(action.nonce or "", "start", ELSEWHERE_ATTEMPTS))
 
 

@@ -134,8 +134,8 @@ def apply_routing(rt: Runtime, action: Action, routing: Routing, trusted: dict[s
     if start_by is not None and action.func:
         changes["attempts"] = action.attempts + 1
         return rt.store.transition(action.id, Status.RUNNING, allowed_from={Status.RECEIVED}, changes=changes,
-                                   event=door._started(action, f"worker:{start_by}"), via=[(Status.APPROVED, event)],
-                                   consume=(changes["nonce"], "start", 1 + door.trusted(action).max_retries))
+                                   event=door.started(action, f"worker:{start_by}"), via=[(Status.APPROVED, event)],
+                                   consume=(changes["nonce"], "start", door.attempts_allowed(action)))
     routed = rt.store.transition(action.id, Status.APPROVED, allowed_from={Status.RECEIVED}, changes=changes,
                                  event=event)
     return door.hold(rt, routed, "; ".join(problems)) if problems else routed
@@ -229,8 +229,11 @@ def _approve(rt: Runtime, current: Action, *, by: str, params: dict[str, Any] | 
             changes.update(params=edited, original_params=current.params, version=current.version + 1)
     final = current.model_copy(update=changes)
     # A person's yes is their signed vote on the action as it will run; the deadline's is no one's vote.
-    votes = [] if by == DEADLINE_ACTOR else [v for v in current.votes if door.vote_verifies(rt, current, v)]
-    if by != DEADLINE_ACTOR and not voted:
+    if by == DEADLINE_ACTOR:
+        votes: list[dict[str, str]] = []
+    elif voted:  # a quorum: the votes cast so far that verify
+        votes = [v for v in current.votes if door.vote_verifies(rt, current, v)]
+    else:
         votes = [door.vote(rt, final, by, via)]
     changes.update(door.approval(rt, final, by, votes=votes))
     approved = rt.store.transition(
