@@ -22,6 +22,7 @@ up: $(STAMP)  ## Redis, workers, scheduler, and the bot when SLACK_BOT_TOKEN is 
 
 test: $(STAMP)  ## lint, type-check and the whole test suite
 	@bash scripts/ensure-chromium || true
+	@bash scripts/ensure-redis7 || true
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports

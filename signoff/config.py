@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     decision_key: SecretStr | None = Field(default=None, validation_alias="SIGNOFF_DECISION_KEY")
     # Checks run permits where the decision key is not held (MCP gate, hook, agents); public, not a secret.
     verify_key: str | None = Field(default=None, validation_alias="SIGNOFF_VERIFY_KEY")
+    # An agent whose Redis user is restricted (`signoff redis-acl`) submits through a request job.
+    redis_role: Literal["full", "agent"] = Field(default="full", validation_alias="SIGNOFF_REDIS_ROLE")
     # Agents without Redis credentials: the HTTP API and their token (see signoff.remote).
     api_url: str | None = Field(default=None, validation_alias="SIGNOFF_API_URL")
     agent_token: SecretStr | None = Field(default=None, validation_alias="SIGNOFF_AGENT_TOKEN")

@@ -44,6 +44,7 @@ def redis_server_binary() -> str:
 @dataclass
 class EmbeddedRedis:
     data_dir: Path
+    binary: str | None = None  # default: redis_server_binary()
 
     @property
     def socket_path(self) -> Path:
@@ -83,7 +84,7 @@ class EmbeddedRedis:
         self.data_dir.chmod(0o700)  # the append-only file holds every action: its owner's eyes only
         self.socket_path.unlink(missing_ok=True)
         command = [
-            redis_server_binary(),
+            self.binary or redis_server_binary(),
             "--port", "0",  # no TCP: only this machine's processes, through the socket
             "--unixsocket", str(self.socket_path),
             "--unixsocketperm", "700",

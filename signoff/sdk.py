@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -11,7 +12,7 @@ import redis
 import structlog
 from pydantic import BaseModel
 
-from signoff import lifecycle, registry
+from signoff import inbox, lifecycle, registry
 from signoff.audit import read_events
 from signoff.catalog import ActionType
 from signoff.config import Settings, get_settings
@@ -27,6 +28,11 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 _RESERVED = ("agent", "reason", "review")
+
+
+def _agent_role(what: str) -> SignoffError:
+    return SignoffError(f"a restricted Redis user (SIGNOFF_REDIS_ROLE=agent) may not {what}: do it over the HTTP "
+                        "API with an agent token (SIGNOFF_API_URL, SIGNOFF_AGENT_TOKEN)")
 
 
 class Ticket:
@@ -45,13 +51,16 @@ class Ticket:
 
     @property
     def status(self) -> Status:
-        return self.action.status
+        try:
+            return self.action.status
+        except inbox.NotYetRecorded:
+            return Status.RECEIVED  # queued by a restricted agent user; a worker records it next
 
     def wait(self, timeout: float = 60.0) -> Outcome:
         """Blocks until the action is settled (ran, was rejected...) or `timeout` passes; see `.status`."""
         if self._signoff.api is not None:
             return Outcome.of(self._signoff.api.wait(self.id, timeout))
-        return Outcome.of(self._signoff.runtime.store.wait_settled(self.id, timeout))
+        return Outcome.of(self._signoff.runtime.store.wait_settled(self.id, self._recorded(timeout)))
 
     def wait_until(self, *statuses: Status, timeout: float = 60.0) -> Action:
         """Blocks until the action is in one of `statuses` (e.g. PENDING_APPROVAL), is settled, or `timeout`
@@ -59,11 +68,20 @@ class Ticket:
         if self._signoff.api is not None:
             return self._signoff.api.wait(self.id, timeout, until=statuses)
         wanted = set(statuses)
-        return self._signoff.runtime.store.wait_until(self.id, lambda a: a.status in wanted or a.settled, timeout)
+        return self._signoff.runtime.store.wait_until(self.id, lambda a: a.status in wanted or a.settled,
+                                                      self._recorded(timeout))
+
+    def _recorded(self, timeout: float) -> float:
+        """What is left of `timeout` once the action exists (at once, unless a request job records it)."""
+        if not self._signoff.restricted:
+            return timeout
+        return inbox.wait_recorded(self._signoff.runtime, self.id, timeout)
 
     def cancel(self, note: str | None = None) -> Action:
         if self._signoff.api is not None:
             return self._signoff.api.cancel(self.id)
+        if self._signoff.restricted:
+            raise _agent_role("cancel an action")
         action = self.action
         return lifecycle.cancel(self._signoff.runtime, self.id, by=f"agent:{action.agent}", note=note)
 
@@ -71,6 +89,8 @@ class Ticket:
         """For an action the agent performs itself once approved: how it ended, for the audit log."""
         if self._signoff.api is not None:
             return self._signoff.api.report(self.id, status, result, error)
+        if self._signoff.restricted:
+            raise _agent_role("report an outcome")
         action = self.action
         return lifecycle.report(self._signoff.runtime, action, "succeeded" if status == "succeeded" else "failed",
                                 result, error, by=f"agent:{action.agent}")
@@ -94,6 +114,9 @@ class ActionHandle(Generic[P, R]):
     def request(self, *, agent: str, reason: str, review: bool = False, **params: Any) -> Ticket:
         if self.signoff.api is not None:  # the agent's name comes from its token; `agent` is for the Redis SDK
             return Ticket(self.signoff, self.signoff.api.submit(self.name, params, reason, review).id)
+        if self.signoff.restricted:
+            return Ticket(self.signoff, inbox.send(self.signoff.runtime, self.action_type, params, agent=agent,
+                                                   reason=reason, review=review))
         # Every request restores its own type where it is missing (a Redis that lost it): one HSETNX.
         action = lifecycle.request(self.signoff.runtime, self.action_type, params, agent=agent, reason=reason,
                                    review=review, restore=[self.action_type])
@@ -119,6 +142,8 @@ class Signoff:
             raise SignoffError("the Signoff API needs an agent token: SIGNOFF_AGENT_TOKEN or token=... "
                                "(`signoff agents token create NAME`)")
         self.api = ApiClient(api_url, token) if api_url and token else None
+        #: A restricted Redis user (SIGNOFF_REDIS_ROLE=agent): requests are queued for a worker to record.
+        self.restricted = self.api is None and env.redis_role == "agent"
 
     @property
     def runtime(self) -> Runtime:
@@ -134,7 +159,8 @@ class Signoff:
                 configure_logging(settings.log_format, settings.log_level if asked else "warning")
             connection = self._connection or connect(self._redis_url)
             self._runtime = Runtime(connection=connection, settings=self._settings)
-            self.register()
+            if not self.restricted:  # a restricted user may not write the catalogue: the worker's code has it
+                self.register()
         return self._runtime
 
     @property
@@ -192,6 +218,8 @@ class Signoff:
         action_type = ActionType(name=name, category=category, params_schema=params_schema, owner=owner)
         if self.api is not None:
             self.api.declare(name, params_schema, category)
+        elif self.restricted:
+            raise _agent_role("declare a type")
         else:
             self.runtime.catalog.declare(action_type, by=agent)
         return action_type
@@ -202,16 +230,22 @@ class Signoff:
         if self.api is not None:
             return Ticket(self, self.api.submit(type, params, reason, review).id)
         action_type = self.runtime.catalog.get(type)
+        if self.restricted:
+            return Ticket(self, inbox.send(self.runtime, action_type, params, agent=agent, reason=reason,
+                                           review=review))
         action = lifecycle.request(self.runtime, action_type, params, agent=agent, reason=reason, review=review)
         return Ticket(self, action.id)
 
     def get(self, action_id: str) -> Action:
         if self.api is not None:
             return self.api.get(action_id)
+        if self.restricted:
+            inbox.check_recorded(self.runtime, action_id)
         return self.runtime.store.get(action_id)
 
     def ticket(self, action_id: str) -> Ticket:
-        self.get(action_id)
+        with contextlib.suppress(inbox.NotYetRecorded):  # queued: its ticket waits for a worker to record it
+            self.get(action_id)
         return Ticket(self, action_id)
 
     def actions(self, status: Status | None = None, limit: int = 50) -> list[Action]:

@@ -30,7 +30,7 @@ from signoff.models import Outcome, Status
 from signoff.runtime import SLACK_QUEUE, Runtime
 from signoff.sdk import Signoff
 from signoff.signing import MissingDecisionKey, decision_key, public_key_text
-from signoff_app import cli_format, cli_health, hook
+from signoff_app import cli_acl, cli_format, cli_health, hook
 from workers.job_class import JOB_MODULES
 from workers.scheduler import run_scheduler
 from workers.worker import recover_abandoned, run_worker
@@ -504,6 +504,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("key", help="the verify key for processes that run on permits (MCP gate, hook, agents)")
     p.add_argument("key_command", choices=["public"], help="public: print SIGNOFF_VERIFY_KEY (not a secret)")
     p.set_defaults(func=cmd_key, needs_runtime=False)
+
+    cli_acl.add_command(sub)
 
     p = sub.add_parser("redis", help="the embedded Redis server")
     p.add_argument("redis_command", choices=["start", "stop", "url"])

@@ -19,14 +19,16 @@ from pydantic import ValidationError
 from rq.job import Job
 
 from policies.routing import route
-from signoff import allowances, door, lifecycle, notify, registry, resumption, runs
-from signoff.errors import InvalidParams, TransitionRefused
+from signoff import allowances, door, inbox, lifecycle, notify, registry, resumption, runs
+from signoff.errors import InvalidParams, TransitionRefused, UnknownActionType
 from signoff.job_runtime import job_runtime, runtime_for
 from signoff.jobs import signoff_job
+from signoff.keys import action_key
 from signoff.logging import log
 from signoff.models import Action, AuditEvent, Status
 from signoff.runtime import Runtime
 from signoff.schema import IDEMPOTENCY_PARAM
+from signoff.store import transitions_channel
 from workers import batch_jobs
 
 _NO_FUNCTION = ("this worker has no function for action type {type!r}: start workers with SIGNOFF_ACTIONS naming "
@@ -54,6 +56,25 @@ def _trusted(rt: Runtime, action: Action) -> dict[str, Any]:
     if params != action.params:
         changes["params"] = params
     return changes
+
+
+@signoff_job
+def record_request(action_id: str, type: str, params: dict[str, Any], agent: str, reason: str,
+                   review: bool = False) -> str:
+    """A request queued by an agent with a restricted Redis user (see `signoff.inbox`): recorded here,
+    with this worker's catalogue, then routed like any other. A repeated delivery records nothing."""
+    rt = job_runtime()
+    if rt.connection.exists(action_key(action_id)):
+        return "recorded already"
+    try:
+        action = lifecycle.request(rt, rt.catalog.get(type), params, agent=agent, reason=reason, review=review,
+                                   action_id=action_id)
+    except (InvalidParams, UnknownActionType) as refused:
+        log.warning("request_refused", action_id=action_id, type=type, agent=agent, reason=str(refused))
+        inbox.refuse(rt, action_id, str(refused))
+        return "refused"
+    rt.connection.publish(transitions_channel(action_id), str(action.status))  # a waiting ticket hears it
+    return str(action.status)
 
 
 @signoff_job
