@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import redis
+from hypothesis import HealthCheck, given, settings
 
 from signoff import Signoff
 from signoff.allowances import ALLOWANCES
@@ -25,6 +26,7 @@ from signoff.models import Status
 from signoff.runtime import Runtime
 from signoff.store import TIMERS, consumed_key
 from tests.conftest import ROOT, Workers
+from tests.fail_closed.test_rewrites_property import forge, forgery
 from tests.helpers import when_key_changes
 from tests.redis7 import redis7  # noqa: F401 - a fixture
 
@@ -131,3 +133,15 @@ def test_the_command_refuses_a_redis_older_than_7() -> None:
     done = subprocess.run([sys.executable, "-m", "signoff_app.cli", "redis-acl", "agent-x", "--apply"], cwd=ROOT,
                           capture_output=True, text=True)
     assert done.returncode == 1 and "need Redis 7 or newer" in done.stderr
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(move=forgery)
+def test_the_property_tests_rewrites_are_refused_by_redis(agent_url: str, admin: Runtime, move: Any) -> None:
+    # The writer of tests/fail_closed/test_rewrites_property.py, with the restricted user's connection.
+    ids = {"a": "acl-a", "b": "acl-b", "c": "acl-c"}
+    for action_id in ids.values():
+        admin.connection.set(action_key(action_id), json.dumps({"status": "pending_approval", "version": "1"}))
+    restricted = Runtime(connection=redis.Redis.from_url(agent_url))
+    with pytest.raises(redis.exceptions.NoPermissionError):
+        forge(restricted, ids, move)
