@@ -9,11 +9,13 @@ Counts first (they do not depend on the machine's load), each beside plain RQ in
 Then, on the large history: `audit --action` (vs. the scan of the whole stream it replaced),
 the first digest with 100,000 unseen items, `audit --since 24h --format csv` (time and peak memory
 of the process), the true pending count.
-Usage: python bench/scale.py [PENDING]   (default 100000; results also go to bench/results/scale.json)
+Usage: python bench/scale.py [PENDING]   (default 100000, 0 skips the large history; results also go to
+bench/results/scale.json)
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import statistics
@@ -185,7 +187,7 @@ def memory_per_pending(connection: redis.Redis, m: int = 1000) -> dict[str, floa
     """Summed per key (the action, its indexes, audit entries, timers, the jobs left), not from INFO."""
     from rq import Queue
 
-    from bench.work import add, bench_add
+    from bench.work import EMAIL_BODY, EMAIL_REASON, add, bench_add, bench_email
     from signoff.models import Status
     from signoff.runtime import QUEUES
 
@@ -195,14 +197,22 @@ def memory_per_pending(connection: redis.Redis, m: int = 1000) -> dict[str, floa
         queue.enqueue(add, i, 1)
     rq_job = _bytes_of_keys(connection, _not_data) / m
 
-    connection.flushall()
-    rt = _runtime(APPROVE_ALL)
-    tickets = [bench_add.request(a=i, b=1, agent="bench", reason="waits for a person") for i in range(m)]
-    _drain(rt, QUEUES)  # routed and posted to Slack: really pending
-    assert rt.store.count(Status.PENDING_APPROVAL) == m
-    assert all(rt.store.get(t.id).slack.get("ts") for t in tickets[:5])
-    ours = _bytes_of_keys(connection, _not_data) / m
-    return {"signoff_bytes": ours, "plain_rq_waiting_job_bytes": rq_job, "ratio": ours / rq_job}
+    sizes = {}
+    for name, request in (("small", lambda i: bench_add.request(a=i, b=1, agent="bench", reason="waits for a person")),
+                          ("realistic", lambda i: bench_email.request(
+                              to=f"sarah.{i}@client-example.com", subject="Your refund for invoice 2041",
+                              body=EMAIL_BODY, agent="support-bot", reason=EMAIL_REASON))):
+        connection.flushall()
+        rt = _runtime(APPROVE_ALL)
+        tickets = [request(i) for i in range(m)]
+        _drain(rt, QUEUES)  # routed and posted to Slack: really pending
+        assert rt.store.count(Status.PENDING_APPROVAL) == m
+        assert all(rt.store.get(t.id).slack.get("ts") for t in tickets[:5])
+        sizes[name] = _bytes_of_keys(connection, _not_data) / m
+    return {"signoff_bytes": sizes["realistic"], "signoff_bytes_two_integers": sizes["small"],
+            "realistic_params_bytes": len(json.dumps({"to": "sarah.0@client-example.com",
+                                                      "subject": "Your refund for invoice 2041", "body": EMAIL_BODY})),
+            "plain_rq_waiting_job_bytes": rq_job, "ratio": sizes["realistic"] / rq_job}
 
 
 def _child(code: str, env: dict[str, str]) -> dict[str, float]:
@@ -307,14 +317,14 @@ def main(pending: int) -> dict[str, Any]:
             for unit in ("commands", "round_trips"):
                 figures[name][f"ratio_{unit}"] = figures[name][unit] / figures["plain_rq_per_job"][unit]
         os.environ.pop("SLACK_BOT_TOKEN")
-        figures["large_history"] = large_history(pending)
+        if pending:  # 0: the per-action counts and memory only (a minute, not eight)
+            figures["large_history"] = large_history(pending)
     return figures
 
 
 def report(f: dict[str, Any]) -> str:
-    rq, auto, appr, mem, big = (f["plain_rq_per_job"], f["auto_per_action"], f["approve_per_action"],
-                                f["memory_per_pending"], f["large_history"])
-    return "\n".join([
+    rq, auto, appr, mem = f["plain_rq_per_job"], f["auto_per_action"], f["approve_per_action"], f["memory_per_pending"]
+    lines = [
         f"Per action, end to end ({f['sample']} each)        commands   round trips   Redis CPU",
         f"  plain RQ job (enqueue + run)              {rq['commands']:8.1f}   {rq['round_trips']:8.1f}"
         f"   {rq['redis_cpu_us']:7.0f} us",
@@ -323,8 +333,15 @@ def report(f: dict[str, Any]) -> str:
         f"  Signoff approve-mode, Slack included      {appr['commands']:8.1f}   {appr['round_trips']:8.1f}"
         f"   {appr['redis_cpu_us']:7.0f} us   ({appr['ratio_commands']:.1f}x / {appr['ratio_round_trips']:.1f}x)",
         f"  Slack calls per approved action: {appr['slack_calls']:.2f} {appr['slack_calls_by_method']}",
-        f"Redis memory per pending action: {mem['signoff_bytes']:.0f} bytes "
-        f"(an RQ job waiting in a queue: {mem['plain_rq_waiting_job_bytes']:.0f}; ratio {mem['ratio']:.2f})",
+        f"Redis memory per pending action, realistic parameters ({mem['realistic_params_bytes']} bytes of JSON: "
+        f"recipient, subject, body; a one-line reason): {mem['signoff_bytes']:.0f} bytes (two integers: "
+        f"{mem['signoff_bytes_two_integers']:.0f}; an RQ job waiting in a queue: "
+        f"{mem['plain_rq_waiting_job_bytes']:.0f}; ratio {mem['ratio']:.2f})",
+    ]
+    if "large_history" not in f:
+        return "\n".join(lines)
+    big = f["large_history"]
+    return "\n".join([*lines,
         f"With {big['pending']:,} pending and {big['audit_entries']:,} audit entries:",
         f"  audit --action ID         {big['audit_by_action_ms']:8.2f} ms   (scanning the stream: "
         f"{big['audit_by_scan_ms']:,.0f} ms; ratio {big['ratio_audit_by_action']:.5f})",

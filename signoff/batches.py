@@ -127,8 +127,9 @@ class Batches:
 
 
 def decide_items(rt: Runtime, batch_id: str, *, by: str, approve: list[str], reject: list[str],
-                 note: str | None = None, refusal: Any = None) -> BatchOutcome:
-    """Decides each item on its own: an item decided meanwhile (or not this person's to decide) is skipped."""
+                 note: str | None = None, refusal: Any = None, via: Any = None) -> BatchOutcome:
+    """Decides each item on its own: an item decided meanwhile (or not this person's to decide) is skipped.
+    `via(action)`: how the decider is one of its rule's approvers when not by name (`group:S…`)."""
     outcome = BatchOutcome()
     for decision, ids in (("approve", approve), ("reject", reject)):
         for action_id in ids:
@@ -138,7 +139,8 @@ def decide_items(rt: Runtime, batch_id: str, *, by: str, approve: list[str], rej
                 outcome.skipped[action_id] = why_not
                 continue
             try:
-                lifecycle.decide(rt, action_id, decision, by=by, note=note, batch=batch_id)  # type: ignore[arg-type]
+                lifecycle.decide(rt, action_id, decision, by=by, note=note, batch=batch_id,  # type: ignore[arg-type]
+                                 via=via(action) if via else None)
             except SignoffError as refused:
                 outcome.skipped[action_id] = str(refused)
                 continue

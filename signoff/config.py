@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     approval_channel: str = Field(default="#approvals", validation_alias="SIGNOFF_APPROVAL_CHANNEL")
     log_format: str = Field(default="auto", validation_alias="SIGNOFF_LOG_FORMAT")  # auto | json | console
     log_level: str = Field(default="info", validation_alias="SIGNOFF_LOG_LEVEL")
+    # RQ's, uvicorn's, Bolt's and slack-sdk's own lines (unset: SIGNOFF_LOG_LEVEL); the sandbox uses warning.
+    library_log_level: str | None = Field(default=None, validation_alias="SIGNOFF_LIBRARY_LOG_LEVEL")
     # Signs decisions; held by the bot, the workers and operators, never by agents (see signoff.signing).
     decision_key: SecretStr | None = Field(default=None, validation_alias="SIGNOFF_DECISION_KEY")
     # Checks run permits where the decision key is not held (MCP gate, hook, agents); public, not a secret.

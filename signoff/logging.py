@@ -55,8 +55,13 @@ def redact_secrets(_logger: Any, _method: str, event_dict: MutableMapping[str, A
     return {k: _redact_pair(k, v) for k, v in event_dict.items()}
 
 
-def configure_logging(fmt: str = "auto", level: str = "info") -> None:
-    """One format for every line: Signoff's own events and those of RQ, Bolt and slack-sdk alike."""
+#: The libraries whose own lines SIGNOFF_LIBRARY_LOG_LEVEL sets apart from Signoff's.
+LIBRARIES = ("rq", "uvicorn", "uvicorn.error", "uvicorn.access", "slack_bolt", "slack_sdk", "httpx", "mcp", "fastmcp")
+
+
+def configure_logging(fmt: str = "auto", level: str = "info", libraries: str | None = None) -> None:
+    """One format for every line: Signoff's own events and those of RQ, Bolt and slack-sdk alike.
+    `libraries`: their own level, where it differs from Signoff's (unset: `level`)."""
     use_json = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     renderer: Any = structlog.processors.JSONRenderer() if use_json else structlog.dev.ConsoleRenderer()
     numeric_level = logging.getLevelName(level.upper())
@@ -82,6 +87,8 @@ def configure_logging(fmt: str = "auto", level: str = "info") -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(numeric_level)
+    for name in LIBRARIES:
+        logging.getLogger(name).setLevel(logging.getLevelName(libraries.upper()) if libraries else logging.NOTSET)
 
 
 log = structlog.get_logger("signoff")

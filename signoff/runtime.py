@@ -32,7 +32,7 @@ class Runtime:
     def __init__(self, connection: redis.Redis | None = None, settings: Settings | None = None) -> None:
         self.settings = settings or get_settings()
         if not structlog.is_configured():  # an application's own structlog set-up is left alone
-            configure_logging(self.settings.log_format, self.settings.log_level)
+            configure_logging(self.settings.log_format, self.settings.log_level, self.settings.library_log_level)
         self.connection = connection if connection is not None else connect()
 
     @cached_property

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,11 +26,13 @@ import redis
 from signoff.audit import since_id, stream_pages
 from signoff.door import DEADLINE_ACTOR
 from signoff.keys import AUDIT_STREAM
+from signoff.models import person
 
 GLANCE_SECONDS = 5.0  # decided faster than this: a glance, not a reading
 LONG_MESSAGE = 400  # characters of parameters and reason: more than a glance can read
 RUBBER_STAMP_DECISIONS = 50
 RUBBER_STAMP_SHARE = 0.98
+_SLACK_USER = re.compile(r"[UW][A-Z0-9]{2,}")
 GLANCING_REVIEWER_APPROVALS = 20  # a reviewer is judged on at least this many approvals
 _DECISIONS = {b"approved": "approved", b"edited_and_approved": "edited", b"rejected": "rejected",
               b"expired": "expired"}
@@ -251,7 +254,7 @@ class _Reader:
             held.reminded = True
             return
         seconds = (at - held.at) / 1000
-        actor = event.get("actor", "")
+        actor = one_person(event.get("actor", ""))
         if step == b"voted":  # one approval of a quorum: the reviewer's decision, not yet the rule's
             held.voters.add(actor)
             self._by_reviewer(actor, seconds, held, approval=True)
@@ -279,6 +282,13 @@ class _Reader:
         glance = seconds < GLANCE_SECONDS
         who.glances += glance
         who.long_glance_approvals += approval and glance and held.size >= LONG_MESSAGE
+
+
+def one_person(actor: str) -> str:
+    """A reviewer however they were written (`U0ALICE` from the CLI, `slack:U0ALICE` from Slack): one row,
+    as quorum counts them (`signoff.models.person`)."""
+    who = person(actor) or actor
+    return f"slack:{who}" if _SLACK_USER.fullmatch(who) else actor
 
 
 def approval_health(connection: redis.Redis, since: datetime | None = None, rule: str | None = None) -> Health:

@@ -9,6 +9,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, NoReturn
 
 import redis
@@ -19,9 +20,9 @@ from bot.jobs.digests import send_digest, send_due_digests
 from bot.views.digest import digest_text
 from policies import PolicyError, Subject, explain, load_policy
 from policies.teams import load_teams
-from signoff import lifecycle, retention, tokens
+from signoff import __version__, lifecycle, retention, tokens
 from signoff.audit import read_events, write_export
-from signoff.config import get_settings
+from signoff.config import Settings, get_settings
 from signoff.digests import build
 from signoff.embedded_redis import EmbeddedRedis
 from signoff.errors import SignoffError
@@ -30,7 +31,7 @@ from signoff.models import Outcome, Status
 from signoff.runtime import SLACK_QUEUE, Runtime
 from signoff.sdk import Signoff
 from signoff.signing import MissingDecisionKey, decision_key, public_key_text
-from signoff_app import cli_acl, cli_format, cli_health, hook
+from signoff_app import cli_acl, cli_format, cli_health, health_check, hook, hook_install
 from workers.job_class import JOB_MODULES
 from workers.scheduler import run_scheduler
 from workers.worker import recover_abandoned, run_worker
@@ -112,7 +113,8 @@ def cmd_show(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
 def cmd_list(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
     actions = rt.store.newest(Status(args.status) if args.status else None, args.limit)
     out.emit([a.model_dump(mode="json") for a in actions],
-             lambda: "\n".join(cli_format.action_line(a) for a in actions) or "no actions")
+             lambda: "\n".join([cli_format.list_header(), *(cli_format.action_line(a) for a in actions)])
+             if actions else "no actions")
     return 0
 
 
@@ -168,9 +170,12 @@ def cmd_policy_check(rt: Runtime | None, args: argparse.Namespace, out: Output) 
 def cmd_policy_explain(rt: Runtime | None, args: argparse.Namespace, out: Output) -> int:
     policy = load_policy(args.policy or get_settings().policy)
     category = args.category
-    if category is None and rt is not None and args.type in rt.catalog.names():
-        category = rt.catalog.get(args.type).category
-    checks = explain(policy, Subject(args.type, category, args.agent, args.params or {}))
+    params = args.params or {}
+    if rt is not None and args.type in rt.catalog.names():
+        declared = rt.catalog.get(args.type)
+        category = category if category is not None else declared.category
+        params = declared.check_params(params)  # as a request's: `"amount": "lots"` is refused, not matched
+    checks = explain(policy, Subject(args.type, category, args.agent, params))
     data = [{"rule": c.rule.name, "mode": c.rule.mode, "matched": c.matched, "why": c.why} for c in checks]
     if policy.approve_everything:
         out.emit({"approve_everything": True, "rules": data}, lambda: "=> approve_everything is on: "
@@ -244,8 +249,10 @@ def cmd_token_create(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
     types = [t.strip() for t in args.types.split(",") if t.strip()] if args.types else None
     token, record = tokens.create(rt.connection, args.name, types=types, expires_in=args.expires,
                                   can_declare=args.declare)
-    out.emit({"token": token, **record.model_dump()},
-             lambda: f"{token}\n(shown once; Signoff keeps only its hash. id {record.id}, agent {record.agent})")
+    # The token alone on stdout, so `export SIGNOFF_AGENT_TOKEN=$(signoff agents token create NAME)` works.
+    if not out.as_json:
+        print(f"(shown once; Signoff keeps only its hash. id {record.id}, agent {record.agent})", file=sys.stderr)
+    out.emit({"token": token, **record.model_dump()}, lambda: token)
     return 0
 
 
@@ -267,14 +274,34 @@ def cmd_token_revoke(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_hook(_rt: Runtime | None, args: argparse.Namespace, out: Output) -> int:
+    if args.install:
+        path = hook_install.install(Path(args.install), get_settings(), args.timeout)
+        out.emit({"settings": str(path)}, lambda: f"Claude Code's hooks are in {path}: every tool call now asks "
+                 "Signoff (restart Claude Code, or open /hooks, to load them)")
+        return 0
     # Whatever happens, Claude Code gets an answer on stdout: a failure is a `deny` that says why.
     try:
-        raw, signoff = sys.stdin.read(), Signoff()
+        raw = sys.stdin.read()
+        missing = _no_signoff_here(get_settings())
+        if missing:
+            print(json.dumps(hook.answer("deny", missing)))
+            return 0
+        signoff = Signoff()
     except BaseException as failed:
         print(json.dumps(hook.answer("deny", f"Signoff's hook could not start ({type(failed).__name__}); denied.")))
         return 0
     print(json.dumps(hook.claude_code(raw, signoff, timeout=args.timeout)))
     return 0
+
+
+def _no_signoff_here(settings: Settings) -> str | None:
+    """Why there is no Signoff to ask, where nothing configures one and no embedded one runs here; None if
+    there is. Nothing is started: a new empty Redis would answer for nobody."""
+    if settings.api_url or not settings.embedded_redis or EmbeddedRedis(settings.data_dir).is_running():
+        return None
+    return (f"Signoff's hook found no Signoff to ask: no SIGNOFF_API_URL or REDIS_URL, and no Signoff running in "
+            f"{settings.data_dir.resolve()}. Set it up with `signoff hook claude-code --install` where Signoff "
+            "runs; denied until then.")
 
 
 def cmd_mcp(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
@@ -341,8 +368,24 @@ def _redacted_url(settings: Any) -> str:
     return re.sub(r"//[^@/]*@", "//***@", url)  # a password in the URL never reaches the terminal
 
 
+class DefaultsShown(argparse.HelpFormatter):
+    """Each option's default in its help, where it has one worth saying (not None, False or a list)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if "%(default)" in text or "default" in text or default in (None, False, argparse.SUPPRESS) \
+                or isinstance(default, list | dict) or not action.option_strings:
+            return action.help
+        return f"{text} (default: %(default)s)" if text else "(default: %(default)s)"
+
+
 class OneLineParser(argparse.ArgumentParser):
     """Usage errors as every other error: one line on stderr, naming where to look; exit status 2."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", DefaultsShown)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"error: {self.prog}: {message} (see `{self.prog} --help`)\n")
@@ -351,6 +394,7 @@ class OneLineParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="signoff", description="Human sign-off for AI agents' actions.")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument("--version", action="version", version=f"signoff {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def params_options(p: argparse.ArgumentParser) -> None:
@@ -359,12 +403,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--params-json", type=_json_object, metavar="JSON", help="all parameters as JSON")
 
     p = sub.add_parser("up", help="run Redis (embedded unless REDIS_URL), workers and the scheduler")
-    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--workers", type=int, default=1, help="worker processes to run")
     p.set_defaults(func=cmd_up, needs_runtime=False)
 
     p = sub.add_parser("worker", help="run a worker on Signoff's queues")
     p.add_argument("--burst", action="store_true", help="stop when the queues are empty")
-    p.add_argument("--name")
+    p.add_argument("--name", help="the worker's name in RQ (default: a unique one)")
     p.add_argument("--no-fork", action="store_true",
                    help="run each job in the worker's own process (RQ's SimpleWorker): faster for quick actions, "
                         "but an action that crashes the process takes the worker down")
@@ -376,8 +420,8 @@ def build_parser() -> argparse.ArgumentParser:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--http", action="store_true", help="serve Slack's requests over HTTP (default)")
     mode.add_argument("--socket", action="store_true", help="connect over Socket Mode (needs SLACK_APP_TOKEN)")
-    p.add_argument("--host", default="0.0.0.0")
-    p.add_argument("--port", type=int, default=3000)
+    p.add_argument("--host", default="0.0.0.0", help="address to listen on")
+    p.add_argument("--port", type=int, default=3000, help="port to listen on (0: any free one, logged)")
     p.add_argument("--workers", type=int, default=1, help="web processes behind the port (HTTP only)")
     p.set_defaults(func=cmd_bot)
 
@@ -391,66 +435,66 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_scheduler)
 
     p = sub.add_parser("submit", help="request an action")
-    p.add_argument("type")
+    p.add_argument("type", help="the action type (`signoff types` lists them)")
     params_options(p)
-    p.add_argument("--agent", required=True)
-    p.add_argument("--reason", required=True)
+    p.add_argument("--agent", required=True, help="which agent asks")
+    p.add_argument("--reason", required=True, help="why the agent wants it: reviewers read this")
     p.add_argument("--review", action="store_true", help="ask for a person's review whatever the policy")
     p.add_argument("--wait", type=float, metavar="SECONDS", help="wait for the outcome")
     p.set_defaults(func=cmd_submit)
 
     p = sub.add_parser("show", help="show one action")
-    p.add_argument("id")
+    p.add_argument("id", help="the action's id")
     p.add_argument("--full", action="store_true", help="every value whole (long ones are cut otherwise)")
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("list", help="list actions, newest first")
-    p.add_argument("--status", choices=[s.value for s in Status])
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--status", choices=[s.value for s in Status], help="only actions in this status")
+    p.add_argument("--limit", type=int, default=50, help="at most this many")
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("approve", help="approve a waiting action, optionally with edited parameters")
-    p.add_argument("id")
-    p.add_argument("--by", required=True)
-    p.add_argument("--note")
+    p.add_argument("id", help="the action's id")
+    p.add_argument("--by", required=True, help="who approves (a Slack user ID such as U0ALICE, or a name)")
+    p.add_argument("--note", help="a note for the audit log and the agent")
     p.add_argument("--version", type=int, help="the version you reviewed; refused if it changed since")
     params_options(p)
     p.set_defaults(func=cmd_decide)
 
     p = sub.add_parser("reject", help="reject a waiting action")
-    p.add_argument("id")
-    p.add_argument("--by", required=True)
+    p.add_argument("id", help="the action's id")
+    p.add_argument("--by", required=True, help="who rejects (a Slack user ID such as U0ALICE, or a name)")
     p.add_argument("--note", required=True, help="why: the agent is told")
-    p.add_argument("--version", type=int)
+    p.add_argument("--version", type=int, help="the version you reviewed; refused if it changed since")
     p.set_defaults(func=cmd_decide)
 
     p = sub.add_parser("cancel", help="withdraw an action that has not started")
-    p.add_argument("id")
-    p.add_argument("--by", required=True)
-    p.add_argument("--note")
+    p.add_argument("id", help="the action's id")
+    p.add_argument("--by", required=True, help="who withdraws it, for the audit log")
+    p.add_argument("--note", help="why, for the audit log")
     p.set_defaults(func=cmd_cancel)
 
     p = sub.add_parser("audit", help="export the audit log")
     p.add_argument("--since", type=_since, help="ISO time or age (90m, 24h, 7d)")
-    p.add_argument("--action", metavar="ID")
-    p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl")
+    p.add_argument("--action", metavar="ID", help="only this action's events")
+    p.add_argument("--format", choices=["jsonl", "csv"], default="jsonl", help="one JSON object a line, or CSV")
     p.set_defaults(func=cmd_audit)
 
     policy = sub.add_parser("policy", help="check and explain policy files")
     psub = policy.add_subparsers(dest="policy_command", required=True, metavar="SUBCOMMAND")
     p = psub.add_parser("check", help="validate a policy file")
-    p.add_argument("file")
+    p.add_argument("file", help="the policy file (YAML)")
     p.set_defaults(func=cmd_policy_check, needs_runtime="optional")
     p = psub.add_parser("explain", help="which rule matches an action, and why")
-    p.add_argument("--type", required=True)
-    p.add_argument("--params", type=_json_object, default={})
-    p.add_argument("--agent", default="-")
+    p.add_argument("--type", required=True, help="the action type")
+    p.add_argument("--params", type=_json_object, default={}, help="its parameters as JSON, checked as a request's")
+    p.add_argument("--agent", default="-", help="the agent asking")
     p.add_argument("--category", help="default: the registered category of --type")
     p.add_argument("--policy", help="policy file (default: SIGNOFF_POLICY)")
     p.set_defaults(func=cmd_policy_explain, needs_runtime="optional")
 
     p = sub.add_parser("digest", help="show (--dry-run) or send a team's digest now")
-    p.add_argument("--team", required=True)
+    p.add_argument("--team", required=True, help="the team's name in the teams file (SIGNOFF_TEAMS)")
     p.add_argument("--dry-run", action="store_true", help="show it; send nothing and keep the team's cursor")
     p.set_defaults(func=cmd_digest)
 
@@ -458,7 +502,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_types)
 
     p = sub.add_parser("agents", help="list paused agents, or resume one; agent tokens for the HTTP API")
-    p.add_argument("--resume", metavar="AGENT")
+    p.add_argument("--resume", metavar="AGENT", help="lift the burst pause on AGENT")
     p.set_defaults(func=cmd_agents)
     asub = p.add_subparsers(dest="agents_command", metavar="token")
     token = asub.add_parser("token", help="agent tokens for the HTTP API: create, list, revoke")
@@ -472,14 +516,18 @@ def build_parser() -> argparse.ArgumentParser:
     t = tsub.add_parser("list", help="the tokens, without the tokens themselves")
     t.set_defaults(func=cmd_token_list)
     t = tsub.add_parser("revoke", help="revoke a token by its id")
-    t.add_argument("id")
+    t.add_argument("id", help="the token's id (`signoff agents token list`)")
     t.set_defaults(func=cmd_token_revoke)
     extra_json = [token, *tsub.choices.values(), *cli_health.add_commands(sub, psub, _since)]
 
     p = sub.add_parser("hook", help="a coding agent's pre-tool hook, answered by policy and people")
     hsub = p.add_subparsers(dest="hook_command", required=True, metavar="AGENT")
     h = hsub.add_parser("claude-code", help="Claude Code's PreToolUse hook: JSON on stdin, its answer on stdout")
-    h.add_argument("--timeout", type=float, default=hook.DEFAULT_TIMEOUT, help="seconds to wait for a decision")
+    h.add_argument("--timeout", type=float, default=hook.DEFAULT_TIMEOUT,
+                   help=f"seconds to wait for a decision (default {hook.DEFAULT_TIMEOUT:g})")
+    h.add_argument("--install", nargs="?", const=".", metavar="PROJECT",
+                   help="write the hooks into PROJECT/.claude/settings.local.json (default: this directory), with "
+                        "this signoff's absolute path and the connection it needs")
     h.set_defaults(func=cmd_hook, needs_runtime=False)
 
     p = sub.add_parser("mcp", help="an MCP server in front of another: each tool call passes the policy")
@@ -506,6 +554,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_key, needs_runtime=False)
 
     cli_acl.add_command(sub)
+    health_check.add_command(sub)
 
     p = sub.add_parser("redis", help="the embedded Redis server")
     p.add_argument("redis_command", choices=["start", "stop", "url"])
@@ -517,16 +566,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: The commands that start the embedded Redis when nothing runs: the processes of a Signoff.
+STARTS_SIGNOFF = ("worker", "up", "scheduler", "bot", "sandbox", "redis")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     settings = get_settings()
     long_running = args.command in ("worker", "up", "scheduler", "bot", "sandbox")
-    configure_logging(settings.log_format, settings.log_level if long_running else "warning")
+    configure_logging(settings.log_format, settings.log_level if long_running else "warning",
+                      settings.library_log_level if long_running else None)
     out = Output(args.json)
     needs = getattr(args, "needs_runtime", True)
     try:
         rt: Runtime | None = None
+        if needs is True and settings.embedded_redis and args.command not in STARTS_SIGNOFF \
+                and not EmbeddedRedis(settings.data_dir).is_running():
+            # A new empty Redis here would answer for nobody (and outlive the command).
+            raise SignoffError(f"no Signoff is running in {settings.data_dir.resolve()}: start one there with "
+                               "`make run` or `signoff up`, run this from that directory, or set REDIS_URL")
         if needs is True or (needs == "optional" and (not settings.embedded_redis or
                                                       EmbeddedRedis(settings.data_dir).is_running())):
             rt = Runtime()

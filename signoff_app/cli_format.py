@@ -36,6 +36,12 @@ def _value(text: str, full: bool) -> str:
     return f"{text[:SHOWN_CHARS]}… ({len(text) - SHOWN_CHARS:,} more characters: --full shows all)"
 
 
+def list_header() -> str:
+    """The column names above `action_line`s, in the same widths."""
+    return (f"{'ID':<16}  {'STATUS':<16} {_column('TYPE', 18)} {_column('AGENT', 14)} "
+            f"{'CREATED':<23}  RULE")
+
+
 def action_line(action: Action) -> str:
     return (f"{action.id}  {action.status:<16} {_column(action.type, 18)} {_column(action.agent, 14)} "
             f"{_when(action.created_at)}  {_column(action.rule or '', 24).rstrip()}{slack_state(action)}")

@@ -77,15 +77,17 @@ def cmd_policy_suggest(rt: Runtime, args: argparse.Namespace, out: Emits) -> int
     before = path.read_text()
     found = suggest.suggestions(rt.connection, policy, args.since, _window(args.since))
     after = suggest.suggested_text(before, found, str(path))
-    if args.write:
-        Path(args.write).write_text(after)
+    written = args.write if args.write and found else None  # nothing to suggest: no unchanged copy either
+    if written:
+        Path(written).write_text(after)
     patch = suggest.diff(before, after, str(path))
     data = {"policy": str(path), "suggestions": [{"rule": s.rule, "before": s.group.rule, "evidence": s.evidence}
-                                                 for s in found], "diff": patch, "written": args.write}
+                                                 for s in found], "diff": patch, "written": written}
 
     def text() -> str:
         if not found:
-            return f"No suggestions for {path}: no rule's history ({_window(args.since)}) shows a pattern yet."
+            return (f"No suggestions for {path}: no rule's history ({_window(args.since)}) shows a pattern yet"
+                    + (f"; nothing written to {args.write}." if args.write else "."))
         told = (f"\nwritten to {args.write}: read it, check it (`signoff policy check {args.write}`), "
                 "then commit it yourself") if args.write else "\n(nothing written: --write FILE writes it)"
         return patch + told

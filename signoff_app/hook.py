@@ -2,10 +2,12 @@
 
 Reads the hook's JSON on stdin, asks for the tool call as an action (type = the tool's name, params
 = its input), waits for the worker's verdict (the policy, or a person), and prints Claude Code's
-answer. It allows only on the worker's permit, checked with the verify key and consumed once; a
-PostToolUse call records how the tool ended. Anything that goes wrong (bad input, Signoff
-unreachable, no decision in time, any exception at all) is a `deny` that says why, printed as JSON
-with exit 0: a coding agent is never let through by default.
+answer: `allow` when a person approved it (their yes replaces Claude Code's own prompt); no decision
+when the policy let it run (Claude Code's own permission rules and prompt then apply, as without
+Signoff); `deny` otherwise. It lets a call through only on the worker's permit, checked with the
+verify key and consumed once; a PostToolUse call records how the tool ended. Anything that goes
+wrong (bad input, Signoff unreachable, no decision in time, any exception at all) is a `deny` that
+says why, printed as JSON with exit 0: a coding agent is never let through by default.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from signoff import door
 from signoff.errors import InvalidParams, SignoffError, TransitionRefused
 from signoff.models import Status
+from signoff.remote import ApiError
 from signoff.sdk import Signoff
 
 CATEGORY = "coding_tool"
@@ -78,6 +81,12 @@ def _answer_event(raw: str, signoff: Signoff, timeout: float) -> dict[str, Any]:
         outcome = ticket.wait(timeout=timeout)
     except InvalidParams as invalid:
         return answer("deny", f"Signoff refused the tool input: {invalid}")
+    except ApiError as refused:
+        if refused.status == 403:  # reached, and told no: the token, not the network
+            return answer("deny", "Signoff's agent token for this hook may not declare tool types, which the hook "
+                                  "needs: create one with `signoff agents token create claude-code --declare`; "
+                                  "denied until then.")
+        return answer("deny", f"Signoff's API refused the call ({refused}); denied.")
     except (SignoffError, OSError) as down:
         return answer("deny", f"Signoff could not be reached ({down}); denied until it answers.")
     by = outcome.decided_by or "the policy"
@@ -107,6 +116,11 @@ def _allowed(signoff: Signoff, action_id: str, tool: str, tool_input: dict[str, 
     if event.get("tool_use_id"):  # its PostToolUse records how it ended
         rt.connection.set(_call_key(str(event["tool_use_id"])), started.id, ex=RAN_TTL)
     edited = started.params if started.params != tool_input else None
+    by = started.decided_by or by  # as the permit that was just verified binds it
+    if by.startswith("policy:") and edited is None:
+        # The policy let it run: no decision, so Claude Code's own permission rules and prompt apply, as
+        # they would without Signoff. Only a person's yes stands in for Claude Code's prompt.
+        return {}
     what = "approved with edits" if edited is not None else "approved"
     return answer("allow", f"{what} by {by}" + (f": {note}" if note else ""), edited)
 

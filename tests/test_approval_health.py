@@ -129,3 +129,14 @@ def test_an_action_id_with_a_quote_is_still_read_right(rt) -> None:  # type: ign
     h.write(rt.connection)
     [rule] = approval_health(rt.connection, since=START).figures()["rules"]
     assert (rule["requests"], rule["approved"], rule["median_seconds"]) == (1, 1.0, 4.0)
+
+
+def test_one_person_written_two_ways_is_one_reviewer(rt) -> None:  # type: ignore[no-untyped-def]
+    h = History()
+    h.held("s1", 100, rule="emails")
+    h.decided("s1", 130, "approved", "slack:U0ALICE")  # a click in Slack
+    h.held("s2", 200, rule="emails")
+    h.decided("s2", 230, "approved", "U0ALICE")  # `signoff approve --by U0ALICE`
+    h.write(rt.connection)
+    reviewers = approval_health(rt.connection, since=START).figures()["reviewers"]
+    assert [(r["reviewer"], r["decisions"]) for r in reviewers] == [("slack:U0ALICE", 2)]

@@ -123,3 +123,17 @@ def test_a_paused_runaway_agents_held_actions_come_as_one_message(
     assert len(sandbox.calls_to("chat.postMessage", ok=True)) == 1  # one message, not one per held action
     resumed = signoff("agents", "--resume", "loop-bot").stdout
     assert "the 3 actions held while it was paused still wait for a person" in resumed
+
+
+def test_a_group_only_rules_batch_approved_by_a_group_member_runs(
+        rt, workers, slack_env, policy_file, sandbox, bot) -> None:
+    # Bob may decide as a member of @finance, not by name: the door must see that in his batch vote too.
+    workers.start(extra_env=slack_env, policy=policy_file(
+        "rules:\n  - name: outbound\n    match: {type: send_email}\n    mode: batch\n"
+        "    approvers: {groups: [S0FINANCE]}\n    batch: {window: 1h, max: 2, group_by: [type]}\n"))
+    tickets = _emails(rt, 2)
+    sandbox.interactions.click(_batch_message(sandbox, 2), "signoff_batch_approve_all", "U0BOB")
+    for ticket in tickets:
+        outcome = ticket.wait(20)
+        assert (outcome.status, outcome.decided_by) == (Status.SUCCEEDED, "slack:U0BOB"), outcome
+    assert rt.connection.llen("test:sent") == 2

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -36,9 +37,11 @@ def _event(tool: str, tool_input: dict) -> str:  # type: ignore[type-arg]
                        "tool_name": tool, "tool_input": tool_input, "tool_use_id": "toolu_01ABCDEF"})
 
 
-def _hook(stdin: str, timeout: float = 30, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+def _hook(stdin: str, timeout: float = 30, env: dict[str, str] | None = None,
+          replace: bool = False) -> subprocess.Popen[str]:
     process = subprocess.Popen([sys.executable, "-m", "signoff_app.cli", "hook", "claude-code", "--timeout",
-                                str(timeout)], cwd=ROOT, env={**os.environ, **(env or {})}, stdin=subprocess.PIPE,
+                                str(timeout)], cwd=ROOT, env=(env or {}) if replace else {**os.environ, **(env or {})},
+                               stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert process.stdin is not None
     process.stdin.write(stdin)
@@ -64,10 +67,15 @@ def _held_message(sandbox):  # type: ignore[no-untyped-def]
     return message, re.search(r"`([0-9a-f]{16})`", text_of(message.blocks)).group(1)
 
 
-def test_a_read_the_policy_allows_is_allowed_at_once(coding) -> None:
-    answer = _answer(_hook(_event("Read", {"file_path": "/home/dev/project/README.md"})))
-    assert answer == {"hookEventName": "PreToolUse", "permissionDecision": "allow",
-                      "permissionDecisionReason": "approved by policy:read-only"}
+def test_a_read_the_policy_lets_run_gets_no_decision_so_claude_codes_own_rules_apply(coding, rt) -> None:
+    from signoff import Status
+
+    process = _hook(_event("Read", {"file_path": "/home/dev/project/README.md"}))
+    out, _ = process.communicate(timeout=90)
+    # `allow` would skip Claude Code's own permission prompt; only a person's yes stands in for that.
+    assert process.returncode == 0 and json.loads(out) == {}
+    [ran] = rt.store.newest()
+    assert (ran.type, ran.status, ran.decided_by) == ("Read", Status.RUNNING, "policy:read-only")
 
 
 def test_a_rejection_in_slack_is_a_deny_with_the_reviewers_note(coding, sandbox) -> None:
@@ -148,3 +156,67 @@ def test_an_allowed_call_ends_in_the_records_once_claude_code_ran_it(coding, rt,
     assert done.returncode == 0
     finished = rt.store.get(action_id)
     assert finished.status == Status.SUCCEEDED and '"interrupted": false' in finished.result
+
+
+def _sh(command: str, stdin: str, cwd: Any, env: dict[str, str]) -> dict:  # type: ignore[type-arg]
+    """A hook command as Claude Code runs it: through the shell, from the user's project, with its PATH."""
+    done = subprocess.run(["sh", "-c", command], input=stdin, cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=90)
+    assert done.returncode == 0, done.stderr
+    return dict(json.loads(done.stdout))
+
+
+def test_install_writes_a_hook_that_reaches_this_signoff_from_any_project(coding, rt, sandbox, tmp_path) -> None:
+    from signoff import Status
+
+    project = tmp_path / "my-project"
+    project.mkdir()
+    done = subprocess.run([sys.executable, "-m", "signoff_app.cli", "hook", "claude-code", "--install", str(project)],
+                          cwd=ROOT, env=os.environ, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    settings = project / ".claude" / "settings.local.json"
+    assert "settings.local.json" in done.stdout and settings.stat().st_mode & 0o777 == 0o600
+    hooks = json.loads(settings.read_text())["hooks"]
+    [pre], [post] = hooks["PreToolUse"], hooks["PostToolUse"]
+    command = pre["hooks"][0]["command"]
+    assert "REDIS_URL=" in command and "SIGNOFF_VERIFY_KEY=" in command and " /" in command  # an absolute path
+
+    bare = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}  # no signoff on PATH, no REDIS_URL: Claude Code's own
+    held = subprocess.Popen(["sh", "-c", command], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            cwd=project, env=bare)
+    assert held.stdin is not None
+    held.stdin.write(_event("Bash", {"command": "rm -rf build/"}))
+    held.stdin.close()
+    held.stdin = None
+    message, action_id = _held_message(sandbox)  # it asked this Signoff: the message is in this Slack
+    sandbox.interactions.click(message, "signoff_approve", "U0ALICE")
+    assert _answer(held)["permissionDecision"] == "allow"
+    after = json.loads(_event("Bash", {"command": "rm -rf build/"}))
+    after.update(hook_event_name="PostToolUse", tool_response={"stdout": "", "interrupted": False})
+    assert _sh(post["hooks"][0]["command"], json.dumps(after), project, bare) == {}
+    assert rt.store.get(action_id).status == Status.SUCCEEDED
+    assert not (project / ".signoff").exists()  # no Redis of its own started in the project
+
+    again = subprocess.run([sys.executable, "-m", "signoff_app.cli", "hook", "claude-code", "--install", str(project)],
+                           cwd=ROOT, env=os.environ, capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0 and len(json.loads(settings.read_text())["hooks"]["PreToolUse"]) == 1
+
+
+def test_a_hook_with_no_signoff_to_ask_says_so_and_starts_nothing(tmp_path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SIGNOFF_API_URL")}
+    answer = _answer(_hook(_event("Bash", {"command": "ls"}), env={**env, "SIGNOFF_DATA_DIR": str(tmp_path / "nope")},
+                           replace=True))
+    assert answer["permissionDecision"] == "deny"
+    assert "found no Signoff to ask" in answer["permissionDecisionReason"]
+    assert "--install" in answer["permissionDecisionReason"]
+    assert not (tmp_path / "nope").exists()
+
+
+def test_a_token_that_may_not_declare_is_named_as_the_cause(rt, bot) -> None:
+    from signoff import tokens
+
+    token, _ = tokens.create(rt.connection, "claude-code")  # without --declare
+    api = {"SIGNOFF_API_URL": bot.url.removesuffix("/slack/events"), "SIGNOFF_AGENT_TOKEN": token}
+    answer = _answer(_hook(_event("Bash", {"command": "ls"}), env=api))
+    assert answer["permissionDecision"] == "deny"
+    assert "--declare" in answer["permissionDecisionReason"] and "reached" not in answer["permissionDecisionReason"]

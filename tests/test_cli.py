@@ -37,6 +37,9 @@ def test_submit_wait_and_approve_from_the_cli(rt, worker) -> None:
 
     listed = signoff("list", "--status", "pending_approval").stdout
     assert submitted["id"] in listed and "issue_refund" in listed
+    header, *rows = listed.splitlines()
+    assert header.split() == ["ID", "STATUS", "TYPE", "AGENT", "CREATED", "RULE"]
+    assert header.index("STATUS") == rows[0].index("pending_approval")  # the names sit above their columns
     shown = signoff("show", submitted["id"]).stdout
     assert "reason:     late delivery" in shown and "rule:       money (approve)" in shown
     assert json.loads(signoff("show", submitted["id"], "--json").stdout)["status"] == "pending_approval"
@@ -91,8 +94,16 @@ def test_policy_check_and_explain(tmp_path) -> None:
     bad = signoff("policy", "check", str(bad_file), check=False)
     assert bad.returncode == 1 and f"{bad_file}:3: rules.0.mode: Input should be" in bad.stderr
     explained = signoff("policy", "explain", "--policy", "default", "--type", "issue_refund",
-                        "--category", "financial", "--params", '{"amount": 5}').stdout
+                        "--category", "financial", "--params", '{"customer_id": "c1", "amount": 5}').stdout
     assert explained.splitlines()[1] == "=> money (approve): matches: all criteria hold"
+
+
+def test_policy_explain_checks_the_parameters_as_a_request_would(rt) -> None:
+    issue_refund.signoff.register()
+    done = signoff("policy", "explain", "--type", "issue_refund", "--params", '{"customer_id": "c1", "amount": "lots"}',
+                   check=False)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("error: invalid parameters for 'issue_refund': amount:")
 
 
 def test_usage_errors_are_one_line_with_exit_status_2() -> None:
@@ -227,3 +238,13 @@ def test_ctrl_c_stops_signoff_up_quietly_and_in_order() -> None:
     assert problem == -1, log[max(problem - 500, 0):problem + 3000]  # what went wrong, whole, if anything did
     stopped = [json.loads(line)["process"] for line in after.splitlines() if '"event": "stopped"' in line]
     assert stopped == ["scheduler", "worker-1"]  # the last started stops first
+
+
+def test_a_command_run_where_no_signoff_runs_says_so_and_starts_no_redis(tmp_path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    done = subprocess.run([sys.executable, "-m", "signoff_app.cli", "list"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, env={**env, "SIGNOFF_DATA_DIR": str(tmp_path / "elsewhere")})
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert "no Signoff is running in" in line and "REDIS_URL" in line
+    assert not (tmp_path / "elsewhere").exists()  # no stray redis-server, no empty data directory

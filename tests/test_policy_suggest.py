@@ -138,6 +138,9 @@ def test_no_history_no_suggestion(rt, tmp_path: Path, capsys) -> None:  # type: 
     policy.write_text(POLICY)
     assert cli.main(["policy", "suggest", "--policy", str(policy)]) == 0
     assert capsys.readouterr().out.startswith(f"No suggestions for {policy}")
+    target = tmp_path / "suggested.yml"
+    assert cli.main(["policy", "suggest", "--policy", str(policy), "--write", str(target)]) == 0
+    assert "nothing written to" in capsys.readouterr().out and not target.exists()  # no unchanged copy
 
 
 def test_recipients_given_as_lists_are_never_suggested_to_run(rt, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]

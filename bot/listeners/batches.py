@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.authz import MembershipCache, refusal
+from bot.authz import MembershipCache, refusal, via
 from bot.listeners.common import record, tell
 from bot.views.batch import (
     APPROVE_ALL,
@@ -32,7 +32,8 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
     def decide(client: WebClient, user: str, channel: str | None, batch_id: str, approve: list[str],
                reject: list[str], note: str | None = None) -> None:
         outcome = decide_items(rt, batch_id, by=f"slack:{user}", approve=approve, reject=reject, note=note,
-                               refusal=lambda action: refusal(action, user, members))
+                               refusal=lambda action: refusal(action, user, members),
+                               via=lambda action: via(action, user, members))
         notify.batch_decided(rt, batch_id)
         if outcome.skipped:
             reasons = sorted(set(outcome.skipped.values()))

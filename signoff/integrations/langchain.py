@@ -95,6 +95,24 @@ def _paused_calls(saver: InMemorySaver, thread: str) -> dict[str, runs.ToolCall]
     return {call.call_id: call for call in _calls(interrupts)}
 
 
+def _outputs(messages: list[Any], asked: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """What each call let through returned, by Signoff's call id: the ToolMessage answering the model's
+    tool call with the same name and arguments (LangChain's interrupts carry no tool-call id)."""
+    answers = {m.tool_call_id: m.content for m in messages if getattr(m, "type", "") == "tool"}
+    made = [call for m in messages if getattr(m, "type", "") == "ai" for call in getattr(m, "tool_calls", [])]
+    outputs: dict[str, Any] = {}
+    used: set[str] = set()
+    for call_id, (name, args) in asked.items():
+        for exact in (True, False):  # the same arguments first; else the first unanswered call of that tool
+            match = next((c for c in made if c["name"] == name and c.get("id") not in used
+                          and c.get("id") in answers and (not exact or c.get("args") == args)), None)
+            if match is not None:
+                used.add(match["id"])
+                outputs[call_id] = answers[match["id"]]
+                break
+    return outputs
+
+
 class SignoffGraph:
     """Runs a LangChain agent (or LangGraph graph with the HITL middleware) whose interrupts go to
     Signoff. Create it at import time of a module in `SIGNOFF_ACTIONS`, so workers can resume its runs."""
@@ -134,17 +152,19 @@ class SignoffGraph:
     def wait(self, run_id: str, timeout: float) -> runs.Run:
         return runs.wait(self.runtime, run_id, timeout)
 
-    def _invoke(self, saver: InMemorySaver, input: Any, thread: str) -> runs.Step:
+    def _invoke(self, saver: InMemorySaver, input: Any, thread: str,
+                asked: dict[str, tuple[str, dict[str, Any]]] | None = None) -> runs.Step:
         config: RunnableConfig = {"configurable": {"thread_id": thread}}
         graph = self.graph.copy(update={"checkpointer": saver})
         out = graph.invoke(input, config, version="v2")
+        messages = (out.value or {}).get("messages") or []
+        outputs = _outputs(messages, asked or {})
         if not out.interrupts:
-            messages = (out.value or {}).get("messages") or []
-            return runs.Finished(messages[-1].content if messages else out.value)
+            return runs.Finished(messages[-1].content if messages else out.value, outputs=outputs)
         calls = _calls(out.interrupts)
         state = {"thread": thread, "saved": export_checkpoint(saver, config),
                  "names": {call.call_id: call.name for call in calls}}
-        return runs.Paused(state=json.dumps(state), calls=calls)
+        return runs.Paused(state=json.dumps(state), calls=calls, outputs=outputs)
 
     async def _resume(self, state: str, verdicts: dict[str, runs.Verdict]) -> runs.Step:
         paused = json.loads(state)
@@ -152,10 +172,14 @@ class SignoffGraph:
         names: dict[str, str] = paused["names"]
         in_checkpoint = _paused_calls(saver, paused["thread"])
         resume: dict[str, Any] = {}
+        asked: dict[str, tuple[str, dict[str, Any]]] = {}
         for call_id, verdict in verdicts.items():
             interrupt_id, _, position = call_id.partition(":")
             held = in_checkpoint.get(call_id)
-            decision = _decision(verdict, held.name if held else names.get(call_id, ""), held.args if held else None)
+            name = held.name if held else names.get(call_id, "")
+            decision = _decision(verdict, name, held.args if held else None)
+            if verdict.decision != "reject":
+                asked[call_id] = (name, verdict.args)
             if position:
                 resume.setdefault(interrupt_id, {"decisions": []})["decisions"].append((int(position), decision))
             else:
@@ -164,5 +188,5 @@ class SignoffGraph:
             if isinstance(value, dict) and "decisions" in value and isinstance(value["decisions"], list):
                 value["decisions"] = [d for _, d in sorted(value["decisions"], key=lambda pair: pair[0])]
         # A graph run is synchronous; a worker thread keeps the job's event loop free.
-        return await asyncio.to_thread(self._invoke, saver, Command(resume=resume), paused["thread"])
+        return await asyncio.to_thread(self._invoke, saver, Command(resume=resume), paused["thread"], asked)
 

@@ -1,4 +1,6 @@
-"""The sandbox's HTTP server: the Web API under /api/, faults on demand, signed interactions out."""
+"""The sandbox's HTTP server: the Web API under /api/, faults on demand, signed interactions out, and
+the agents' HTTP API (`/api/v1/`, which no Slack method name starts with) passed on to the web process,
+so a newcomer reaches everything at one address."""
 
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ from signoff_app.sandbox.interactions import Interactions
 from signoff_app.sandbox.workspace import Workspace
 
 LOOPBACK = "127.0.0.1"  # the sandbox never listens beyond this machine
+AGENT_API = "/api/v1/"
+API_TIMEOUT = 75.0  # above the API's longest long-poll (60 s)
 
 
 @dataclass
@@ -130,6 +134,28 @@ class SlackSandbox:
             self.changed.notify_all()
         return status, headers, reply
 
+    @property
+    def bot_base(self) -> str:
+        parts = urllib.parse.urlsplit(self.bot_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    def forward(self, method: str, path: str, body: bytes, headers: Any) -> tuple[int, dict[str, str], bytes]:
+        """An agent's API request, to the web process and back, headers that matter included."""
+        wanted = ("Authorization", "Content-Type", "Idempotency-Key", "Accept")
+        request = urllib.request.Request(self.bot_base + path, data=body if method != "GET" else None, method=method,
+                                         headers={k: headers[k] for k in wanted if headers.get(k)})
+        try:
+            with urllib.request.urlopen(request, timeout=API_TIMEOUT) as response:
+                status, got, payload = response.status, response.headers, response.read()
+        except urllib.error.HTTPError as error:
+            status, got, payload = error.code, error.headers, error.read()
+        except OSError:
+            problem = {"title": "Signoff's web process is not answering (still starting?): try again in a moment",
+                       "status": 503}
+            return 503, {"Content-Type": "application/problem+json", "Retry-After": "1"}, json.dumps(problem).encode()
+        kept = {k: got[k] for k in ("Content-Type", "Retry-After", "Location") if got.get(k)}
+        return status, kept, payload
+
     def sign(self, body: str, timestamp: int | None = None) -> dict[str, str]:
         """The headers Slack sends with every request to an app."""
         stamp = str(int(time.time()) if timestamp is None else timestamp)
@@ -178,6 +204,12 @@ def _handler_for(sandbox: SlackSandbox) -> type[BaseHTTPRequestHandler]:
 
         def _route(self) -> None:
             path = urllib.parse.urlsplit(self.path).path
+            if path.startswith(AGENT_API):
+                length = int(self.headers.get("Content-Length") or 0)
+                status, headers, body = sandbox.forward(self.command, self.path, self.rfile.read(length), self.headers)
+                self._reply(status, body, {k: v for k, v in headers.items() if k != "Content-Type"},
+                            content_type=headers.get("Content-Type", "application/json"))
+                return
             if path.startswith("/api/"):
                 status, headers, reply = sandbox.handle_api(path[len("/api/"):], _parse(self),
                                                             self.headers.get("Authorization") or "")

@@ -26,6 +26,8 @@ def test_approved_deletion_runs_once_in_a_worker(rt, sandbox, bot, agent_worker)
     assert (done.status, done.output) == ("finished", "Tools said: deleted r1")
     [ran] = runs_recorded(rt.connection)
     assert ran["pid"] != os.getpid()
+    finished = rt.store.get(action_id)  # what the tool returned is the action's result, in Slack and the log
+    assert (finished.status, finished.result) == (Status.SUCCEEDED, "deleted r1")
 
 
 def test_edit_runs_the_edited_call_and_langchain_tells_the_model(rt, sandbox, bot, agent_worker) -> None:
@@ -36,6 +38,7 @@ def test_edit_runs_the_edited_call_and_langchain_tells_the_model(rt, sandbox, bo
     done = gate.wait(run.id, timeout=30)
     assert [r["args"] for r in runs_recorded(rt.connection)] == [{"record_id": "r9"}]
     assert "replaced this tool call" in done.output and "deleted r9" in done.output
+    assert rt.store.get(action_id).result == "deleted r9"
 
 
 def test_a_batched_interrupt_is_one_slack_message_and_each_call_is_decided_on_its_own(
@@ -54,4 +57,5 @@ def test_a_batched_interrupt_is_one_slack_message_and_each_call_is_decided_on_it
     done = gate.wait(run.id, timeout=30)
     assert [r["args"] for r in runs_recorded(rt.connection)] == [{"record_id": "r1"}]
     assert "deleted r1" in done.output and "Keep r2" in done.output
+    assert (rt.store.get(keep).result, rt.store.get(drop).status) == ("deleted r1", Status.REJECTED)
     assert len(sandbox.calls_to("chat.postMessage", ok=True)) == 1  # one message for the two calls
