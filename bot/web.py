@@ -10,18 +10,23 @@ one app (`signoff_app.web`).
 from __future__ import annotations
 
 import asyncio
+import hmac
 import socket
 from collections.abc import Callable
 from typing import Any
 
+import redis
 import structlog
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from slack_bolt import App
 from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 from starlette.concurrency import run_in_threadpool
 from uvicorn.supervisors import Multiprocess
+
+from signoff.metrics import SignoffCollector
 
 log = structlog.get_logger("signoff.bot")
 EVENTS_PATH = "/slack/events"
@@ -55,6 +60,27 @@ def health_router(ping: Callable[[], object]) -> APIRouter:
         except Exception:  # any failure to reach Redis is "unhealthy", not a crash
             healthy = False
         return JSONResponse({"ok": healthy, "redis": healthy}, status_code=200 if healthy else 503)
+
+    return router
+
+
+def metrics_router(connection: redis.Redis, token: str | None) -> APIRouter:
+    """`GET /metrics` in Prometheus's text format; with `token` (SIGNOFF_METRICS_TOKEN), only for a scraper
+    that sends it as a bearer token."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(SignoffCollector(connection))
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/metrics")
+    async def metrics(request: Request) -> Response:
+        sent = request.headers.get("authorization", "")
+        if token is not None and not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+            return JSONResponse({"error": "unauthorized"}, status_code=401)
+        try:
+            body = await run_in_threadpool(generate_latest, registry)
+        except redis.RedisError:
+            return JSONResponse({"error": "redis unreachable"}, status_code=503)
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     return router
 

@@ -28,11 +28,19 @@ class Requirement(BaseModel):
     value: Any
 
     def describe(self) -> str:
+        """What a reviewer reads: "to: only @client.com addresses", "amount: at most 40", 'currency: exactly "USD"'."""
         if self.test == "domain":
-            return f"{self.param} only to @{self.value}"
+            return f"{self.param}: only @{self.value} addresses"
         if self.test == "le":
-            return f"{self.param} ≤ {self.value:g}" if isinstance(self.value, float) else f"{self.param} ≤ {self.value}"
-        return f"{self.param} = {self.value!r}"
+            shown = f"{self.value:g}" if isinstance(self.value, float) else str(self.value)
+            return f"{self.param}: at most {shown}"
+        return f'{self.param}: exactly "{self.value}"'
+
+    @property
+    def meant(self) -> bool:
+        """Ticked at first: what a reviewer who allows "similar" means (the same recipients' domain, no
+        more than this amount), not the same wording to the letter."""
+        return self.test in ("domain", "le")
 
     def holds(self, params: dict[str, Any]) -> bool:
         if self.param not in params:
@@ -78,7 +86,7 @@ def offered(params: dict[str, Any]) -> list[Requirement]:
             found.append(Requirement(param=name, test="domain", value=domains[0]))
         elif is_number(value):
             found.append(Requirement(param=name, test="le", value=value))
-        elif isinstance(value, str | bool | int) and len(str(value)) <= 75 and not domains:
+        elif isinstance(value, str | bool | int) and len(str(value)) <= 75 and "\n" not in str(value) and not domains:
             found.append(Requirement(param=name, test="eq", value=value))
     return found
 

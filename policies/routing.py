@@ -28,6 +28,10 @@ class Routing:
     allowance: Allowance | None = None  # a reviewer's standing allowance let it run instead of waiting
 
 
+#: Why an action whose rule would run it waits: the request asked for a person (the agent, or its framework).
+REVIEW_ASKED = "a person's review was asked for with the request"
+
+
 def route(policy: Policy, signals: Signals, subject: Subject, now: datetime | None = None,
           allowances: Callable[[], list[Allowance]] | None = None) -> Routing:
     """`allowances` reads the standing allowances; it is called only for an action that would otherwise
@@ -45,7 +49,7 @@ def route(policy: Policy, signals: Signals, subject: Subject, now: datetime | No
     if paused:
         risk.append(f"agent {subject.agent} is paused: {paused}")
     if subject.review_requested:
-        risk.append("the agent asked for review")
+        risk.append(REVIEW_ASKED)
     if verdict.hold_because:
         risk.append(verdict.hold_because)
     elif rule.mode == Mode.ESCALATE and rule.unusual is not None:

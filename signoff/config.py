@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     verify_key: str | None = Field(default=None, validation_alias="SIGNOFF_VERIFY_KEY")
     # An agent whose Redis user is restricted (`signoff redis-acl`) submits through a request job.
     redis_role: Literal["full", "agent"] = Field(default="full", validation_alias="SIGNOFF_REDIS_ROLE")
+    # `GET /metrics` on the web process: with this set, only for a scraper sending it as a bearer token.
+    metrics_token: SecretStr | None = Field(default=None, validation_alias="SIGNOFF_METRICS_TOKEN")
     # Agents without Redis credentials: the HTTP API and their token (see signoff.remote).
     api_url: str | None = Field(default=None, validation_alias="SIGNOFF_API_URL")
     agent_token: SecretStr | None = Field(default=None, validation_alias="SIGNOFF_AGENT_TOKEN")

@@ -28,7 +28,7 @@ from redis.client import Pipeline
 
 from signoff.audit import encode_event
 from signoff.errors import ActionNotFound, ApprovalUsed, SignoffError, StaleVersion, TransitionRefused
-from signoff.keys import AUDIT_STREAM, PREFIX, action_key
+from signoff.keys import AUDIT_STREAM, METRICS_KEY, PREFIX, action_key
 from signoff.models import Action, AuditEvent, Mode, Review, Status, utcnow
 
 ALL_INDEX = f"{PREFIX}:actions"  # every action, by creation time
@@ -40,6 +40,8 @@ UNATTENDED_KEPT = 1_000_000  # unread entries past this many are dropped (approx
 #: workers.maintenance): a held action joins in its transition; its post, or the end of its wait,
 #: takes it off.
 UNPOSTED = f"{PREFIX}:unposted"
+#: Seconds from request to a person's decision: the upper bounds of signoff.metrics's histogram, kept here.
+DECISION_BUCKETS = (10, 30, 60, 300, 900, 3600, 14400, 86400)
 UNPOSTED_LOOK_AFTER = 60.0  # seconds the post job has before the sweep looks
 
 #: Fields every document keeps, whatever their value: the scripts read them.
@@ -55,6 +57,7 @@ doc['audit'] = eid
 redis.call('SET', KEYS[1], cjson.encode(doc))
 redis.call('ZADD', KEYS[2], ARGV[2], id)
 redis.call('ZADD', KEYS[3], ARGV[2], id)
+redis.call('HINCRBY', KEYS[5], 'to:received', 1)
 return eid
 """
 
@@ -120,10 +123,27 @@ elseif new_status == 'pending_approval' and not in_slack then
   -- Waiting and not in Slack yet: the sweep looks at it then, unless its post has taken it off.
   redis.call('ZADD', KEYS[5], look_at, id)
 end
+local metrics = prefix .. 'metrics'
 local from = old_status
 for j = steps_at, fields_at - 1, 2 do
   remember(doc, redis.call('XADD', stream, '*', 'e', ARGV[j], 'from', from))
+  if ARGV[j + 1] ~= from then redis.call('HINCRBY', metrics, 'to:' .. ARGV[j + 1], 1) end
   from = ARGV[j + 1]
+end
+-- The operators' figures (signoff.metrics): who waits, by rule, and how long people took to decide.
+if old_status ~= new_status and (old_status == 'pending_approval' or new_status == 'pending_approval') then
+  redis.call('HINCRBY', metrics, 'waiting:' .. (doc['rule'] or '-'), new_status == 'pending_approval' and 1 or -1)
+  local by_person = string.sub(doc['decided_by'] or 'policy:', 1, 7) ~= 'policy:'
+  if by_person and (new_status == 'approved' or new_status == 'rejected') then
+    local now = redis.call('TIME')
+    local waited = tonumber(now[1]) + tonumber(now[2]) / 1000000 - tonumber(doc['score'])
+    local bucket = '+Inf'  -- its own bucket only: the collector adds them up, as Prometheus wants them
+    for _, le in ipairs({DECISION_BUCKETS}) do
+      if waited <= le then bucket = tostring(le) break end
+    end
+    redis.call('HINCRBY', metrics, 'decided_in:' .. bucket, 1)
+    redis.call('HINCRBYFLOAT', metrics, 'decided_sum', waited)
+  end
 end
 local by_policy = string.sub(doc['decided_by'] or '', 1, 7) == 'policy:'
 if by_policy and (new_status == 'succeeded' or new_status == 'failed') then
@@ -139,6 +159,8 @@ redis.call('PUBLISH', prefix .. 'transitions:' .. id, new_status)
 if reply_with_all == '1' then return {'ok', encoded} end
 return {'ok'}
 """
+
+_TRANSITION = _TRANSITION.replace("{DECISION_BUCKETS}", "{" + ",".join(map(str, DECISION_BUCKETS)) + "}")
 
 _VOTE = _REMEMBER_EVENT + """
 local key = KEYS[1]
@@ -296,7 +318,7 @@ class ActionStore:
         """Records a new action; with `pipe`, as part of the caller's transaction."""
         score = action.created_at.timestamp()
         document = {**_document(action), _SCORE: repr(score)}
-        keys = [action_key(action.id), status_index(action.status), ALL_INDEX, AUDIT_STREAM]
+        keys = [action_key(action.id), status_index(action.status), ALL_INDEX, AUDIT_STREAM, METRICS_KEY]
         args: list[str | float] = [json.dumps(document, separators=(",", ":")), score, action.id,
                                    encode_event(event)]
         if pipe is None:

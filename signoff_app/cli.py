@@ -311,7 +311,7 @@ def cmd_mcp(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
         raise SignoffError(f"--category takes TOOL=CATEGORY, not {bad[0]!r}")
     categories = dict(pair.split("=", 1) for pair in args.category)
     mcp_gate.serve(rt, upstream=args.upstream, upstream_url=args.upstream_url, categories=categories,
-                   wait=args.wait, http_port=args.http_port)
+                   wait=args.wait, http_port=args.http_port, agent=args.agent)
     return 0
 
 
@@ -538,6 +538,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--category", action="append", default=[], metavar="TOOL=CATEGORY",
                    help="a tool's category for the policy (default: coding_tool)")
     p.add_argument("--wait", type=float, default=3600.0, help="seconds a held call waits for a decision")
+    p.add_argument("--agent", help="the agent's name in Signoff (default: mcp:<the upstream server's name>)")
     p.add_argument("--http-port", type=int, help="serve streamable HTTP on this port instead of stdio")
     p.set_defaults(func=cmd_mcp)
 

@@ -74,7 +74,10 @@ def _answer_event(raw: str, signoff: Signoff, timeout: float) -> dict[str, Any]:
     if event.get("hook_event_name") == "PostToolUse":
         return _ran(signoff, event)
     session = str(event.get("session_id") or "?")[:8]
-    reason = f"Claude Code wants to run {tool} (session {session}, in {event.get('cwd') or '?'})"
+    where = f"Claude Code, session {session}, in {event.get('cwd') or '?'}"
+    said = tool_input.get("description")  # Claude's own words for a Bash call, where it gave them
+    asked = said if isinstance(said, str) and said.strip() else f"Claude Code wants to run {tool}"
+    reason = f"{asked} ({where})"
     try:
         signoff.declare_schema(tool, _schema_of(tool_input), category=CATEGORY, agent=AGENT)
         ticket = signoff.submit(tool, tool_input, agent=AGENT, reason=reason)

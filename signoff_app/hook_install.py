@@ -24,7 +24,7 @@ from signoff.errors import SignoffError
 from signoff.signing import decision_key, public_key_text
 
 SETTINGS = Path(".claude") / "settings.local.json"
-MARK = "signoff hook claude-code"
+MARK = " hook claude-code"  # in every command this writes, whichever way it runs signoff
 
 
 def executable() -> list[str]:

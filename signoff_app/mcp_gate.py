@@ -162,16 +162,31 @@ class PolicyGate(Middleware):
         return _refused(verdict_of(decided, decided.params).message or "Not run.")
 
 
+_LAUNCHERS = ("npx", "uvx", "pipx", "bunx", "pnpm", "yarn", "node", "python", "python3", "deno", "bun")
+
+
+def agent_name(argv: list[str]) -> str:
+    """Who asks, named by the server it fronts: `npx -y @modelcontextprotocol/server-filesystem .` is
+    `mcp:server-filesystem`, not `mcp:npx`."""
+    words = [os.path.basename(argv[0]), *argv[1:]]
+    while words and words[0] in _LAUNCHERS:
+        rest = [w for w in words[1:] if not w.startswith("-") and w not in ("dlx", "exec", "run", "-m")]
+        if not rest:
+            break
+        words = [rest[0].rstrip("/").split("/")[-1].split("@")[0] or rest[0]]
+    return f"mcp:{words[0] if words else os.path.basename(argv[0])}"
+
+
 def serve(rt: Runtime, *, upstream: str | None, upstream_url: str | None, categories: dict[str, str],
-          wait: float = DEFAULT_WAIT, http_port: int | None = None) -> None:
+          wait: float = DEFAULT_WAIT, http_port: int | None = None, agent: str | None = None) -> None:
     rt.require_verify_key()  # it runs only on the worker's permits: without the verify key it runs nothing
     if upstream:
         argv = shlex.split(upstream)
         # The upstream gets this process's environment, as it would if started by the MCP client itself.
         target: Any = StdioTransport(command=argv[0], args=argv[1:], env=dict(os.environ), cwd=os.getcwd())
-        agent = f"mcp:{os.path.basename(argv[0])}"
+        agent = agent or agent_name(argv)
     else:
-        target, agent = upstream_url, f"mcp:{upstream_url}"
+        target, agent = upstream_url, agent or f"mcp:{upstream_url}"
     proxy = create_proxy(target, name="signoff-gate")
     proxy.add_middleware(PolicyGate(rt, agent=agent, categories=categories, wait=wait))
     if http_port is not None:

@@ -14,7 +14,7 @@ from agent_api.limits import BodyLimit
 from agent_api.problems import ProblemError, on_invalid_request, on_problem
 from agent_api.routes import BASE, api_router
 from bot.app import build_app
-from bot.web import health_router, slack_router
+from bot.web import health_router, metrics_router, slack_router
 from signoff.connection import connect_async
 from signoff.runtime import Runtime
 
@@ -34,6 +34,8 @@ def create_web(rt: Runtime) -> FastAPI:
     web.state.runtime = rt
     web.include_router(slack_router(build_app(rt)))
     web.include_router(health_router(rt.connection.ping))
+    token = rt.settings.metrics_token
+    web.include_router(metrics_router(rt.connection, token.get_secret_value() if token else None))
     web.include_router(api_router(rt, hub))
     web.add_exception_handler(ProblemError, on_problem)
     web.add_exception_handler(RequestValidationError, on_invalid_request)

@@ -49,12 +49,12 @@ def test_only_an_approver_may_allow_and_the_allowance_is_kept_with_its_author(
     assert wait_status(rt, ticket.id, Status.SUCCEEDED).decided_by == "slack:U0BOB"
     [made] = allowances.every(rt)
     assert (made.author, made.reason, [r.describe() for r in made.requirements]) == (
-        "slack:U0BOB", "invoices", ["to only to @partner.example"])
+        "slack:U0BOB", "invoices", ["to: only @partner.example addresses"])
 
     listed = json.loads(signoff("--json", "allow", "list").stdout)
     assert [a["id"] for a in listed] == [made.id]
     explained = signoff("allow", "explain", made.id).stdout
-    assert "send_email from agent mail-bot" in explained and "to only to @partner.example" in explained
+    assert "send_email from agent mail-bot" in explained and "to: only @partner.example addresses" in explained
 
     # Bob's Home tab lists it, and its Revoke button ends it.
     sandbox.interactions.open_home("U0BOB")

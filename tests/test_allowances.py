@@ -60,7 +60,7 @@ def _approve_and_allow(rt, action_id: str, *ticked: str, days: int = 7) -> Allow
 
 def test_only_the_matching_next_action_runs_without_waiting(rt, policy_worker) -> None:  # type: ignore[no-untyped-def]
     allowance = _approve_and_allow(rt, _email("ann@client.com"), "to")
-    assert [r.describe() for r in allowance.requirements] == ["to only to @client.com"]
+    assert [r.describe() for r in allowance.requirements] == ["to: only @client.com addresses"]
 
     similar = wait_status(rt, _email("bea@client.com"), Status.SUCCEEDED)
     assert similar.allowance == {"id": allowance.id, "author": "slack:U0ALICE"}
@@ -76,7 +76,7 @@ def test_only_the_matching_next_action_runs_without_waiting(rt, policy_worker) -
 
 def test_a_larger_amount_waits(rt, policy_worker) -> None:  # type: ignore[no-untyped-def]
     allowance = _approve_and_allow(rt, _refund(40), "amount", "currency")
-    assert [r.describe() for r in allowance.requirements] == ["amount ≤ 40", "currency = 'USD'"]
+    assert [r.describe() for r in allowance.requirements] == ["amount: at most 40", 'currency: exactly "USD"']
     wait_status(rt, _refund(40), Status.SUCCEEDED)
     wait_status(rt, _refund(12.5), Status.SUCCEEDED)
     assert wait_status(rt, _refund(40.01), Status.PENDING_APPROVAL).rule == "refunds"

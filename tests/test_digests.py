@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from rq.job import Job
 
+from policies.routing import REVIEW_ASKED
 from policies.teams import Team
 from signoff import Signoff, Status
 from signoff.runtime import JOB_SERIALIZER
@@ -141,7 +142,7 @@ def test_flag_tells_the_owner_and_offers_an_undo_through_approval(
     ephemeral_to(sandbox, "U0BOB", "Undo requested")
     undo = next(a for a in rt.store.newest() if a.type == "untag_customer")
     assert undo.params == {"action_id": tagged.id}
-    assert wait_status(rt, undo.id, Status.PENDING_APPROVAL).risk == ["the agent asked for review"]
+    assert wait_status(rt, undo.id, Status.PENDING_APPROVAL).risk == [REVIEW_ASKED]
     approval_message(sandbox, undo.id)  # asked like any other action
 
 

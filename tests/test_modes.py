@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from policies.routing import REVIEW_ASKED
 from signoff import Signoff, Status
 from signoff.models import Review
 from tests.actions import issue_refund, send_email, update_crm
@@ -132,7 +133,7 @@ def test_escalate_holds_a_new_recipient_until_one_has_been_reached(rt, workers, 
 def test_escalate_holds_what_the_agent_asks_to_have_reviewed(rt, workers, policy_file) -> None:
     workers.start(policy=policy_file(ESCALATE_POLICY))
     ticket = issue_refund.request(customer_id="c", amount=10, agent="support-bot", reason="unsure", review=True)
-    assert wait_status(rt, ticket.id, Status.PENDING_APPROVAL).risk == ["the agent asked for review"]
+    assert wait_status(rt, ticket.id, Status.PENDING_APPROVAL).risk == [REVIEW_ASKED]
 
 
 def test_a_runaway_agent_is_paused_and_its_actions_wait(rt, workers, policy_file) -> None:

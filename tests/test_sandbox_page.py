@@ -184,6 +184,33 @@ def test_a_phone_sees_everything_without_scrolling_sideways(rt: Any, browser: An
         context.close()
 
 
+def test_on_a_phone_line_breaks_stay_and_the_more_menu_stays_on_screen(rt: Any, browser: Any, sandbox: Any, bot: Any,
+                                                                       demo_worker: Any) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone = context.new_page()
+    phone.goto(sandbox.url)
+    try:
+        ticket = send_email.request(to="sarah@client.com", subject="Your refund",
+                                    body="Hi Sarah,\n\nThe refund went through.\n\nBest, Sam", agent="support-bot",
+                                    reason="She asked twice")
+        message = _message(phone, ticket.id)
+        expect(message).to_be_visible()
+        fields = message.locator(".b-fields > *")
+        texts = [fields.nth(i).inner_text() for i in range(fields.count())]
+        assert "To\nsarah@client.com" in texts, texts  # the label above its value, as Slack shows it
+        assert any("Hi Sarah,\n\nThe refund went through." in t for t in texts), texts  # paragraphs kept
+        message.get_by_role("button", name="More actions").click()
+        items = message.get_by_role("menuitem")
+        expect(items.first).to_be_visible()
+        for i in range(items.count()):
+            box = items.nth(i).bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, items.nth(i).inner_text()
+    finally:
+        context.close()
+
+
 def test_a_modal_does_not_come_back_after_a_reload(rt: Any, page: Any, demo_worker: Any) -> None:
     from playwright.sync_api import expect
 
@@ -262,7 +289,10 @@ def test_approve_and_allow_similar_then_the_digest_names_the_allowance(
     page.get_by_role("menuitem", name="Approve and allow similar for 7 days").click()
     dialog = page.locator('[data-view="signoff_allow_modal"]')
     expect(dialog).to_contain_text("for 7 days, lets support-bot's similar send_email requests run without asking")
-    dialog.get_by_label("body = 'It shipped.'").uncheck()  # the body may differ; recipient domain and subject not
+    # Ticked at first: the recipient's domain, not the exact wording; the reviewer also ties it to the subject.
+    expect(dialog.get_by_label("to: only @client.com addresses")).to_be_checked()
+    expect(dialog.get_by_label('body: exactly "It shipped."')).not_to_be_checked()
+    dialog.get_by_label('subject: exactly "Your order"').check()
     dialog.locator('[data-block="allow_reason"]').fill("order-status replies")
     dialog.locator('[data-submit="yes"]').click()
     expect(dialog).to_be_hidden()

@@ -67,6 +67,24 @@ def test_summary_reads_like_a_sentence() -> None:
     assert summary(refund) == "Issue refund of 1,200 USD for cus_1"
 
 
+def test_a_tool_calls_headline_says_what_it_does() -> None:
+    bash = _action(type="Bash", params={"command": "rm -rf build/ &&\n  git push --force", "description": "Clean"})
+    assert summary(bash) == "Bash: rm -rf build/ && git push --force"
+    assert summary(_action(type="Write", params={"file_path": "/src/app.py", "content": "x"})) == "Write: /src/app.py"
+    refund = _action(type="refund_order", params={"order_id": "ord_1", "amount_usd": 120.5})
+    assert summary(refund) == "Refund order of 120.5 USD for ord_1"
+    assert len(summary(_action(type="Bash", params={"command": "x" * 5000}))) <= 140  # a header holds 150
+
+
+def test_a_rule_that_would_run_it_says_why_it_was_held() -> None:
+    from tests.slack_helpers import text_of as text_of_blocks
+
+    held = _action(mode=Mode.AUTO, rule="everything-else", risk=["agent a is paused: 130 actions in 60s"])
+    assert "Held because:" in text_of_blocks(approval_blocks(held))
+    unusual = _action(risk=["amount 900 is 9.0x this agent's usual 100"])
+    assert "Unusual:" in text_of_blocks(approval_blocks(unusual))
+
+
 def test_the_edit_modal_is_built_from_the_parameter_schema() -> None:
     def action(to: Email, note: LongText, amount: float, copies: int, urgent: bool,
                priority: Literal["low", "high"], tags: list[str], huge: str = "") -> None: ...

@@ -6,6 +6,7 @@ by RQ later; the action itself stays as it is, so nothing is lost because Slack 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from contextvars import ContextVar
 from functools import cache
 from typing import Any, TypeVar, cast
 
+import redis
 import structlog
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -22,6 +24,7 @@ from bot.views.approval import approval_blocks, fallback_text, mentions, run_out
 from bot.views.batch import batch_blocks
 from bot.views.batch import fallback as batch_fallback
 from bot.views.text import when
+from signoff import metrics
 from signoff.batches import Batches
 from signoff.job_runtime import job_runtime
 from signoff.jobs import signoff_job
@@ -78,7 +81,16 @@ def _slack_call(action_id: str, what: str, call: Callable[[], T]) -> T:
     except SlackApiError as error:
         log.error("slack_call_failed", action_id=action_id, call=what, error=error.response.get("error"),
                   status=error.response.status_code)
+        _counted(what)
         raise  # RQ retries the job later (see signoff.notify)
+    except OSError:  # Slack unreachable: the same retry, the same count for operators
+        _counted(what)
+        raise
+
+
+def _counted(what: str) -> None:
+    with contextlib.suppress(redis.RedisError):  # a figure lost is no reason to lose the retry
+        metrics.count(job_runtime().connection, f"slack_failed:{what}")
 
 
 # "#approvals" -> "C0123": history is read by ID only. Filled when a retry first needs it, not by

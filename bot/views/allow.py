@@ -23,7 +23,9 @@ def requirement_options(action: Action) -> list[tuple[str, Requirement]]:
 
 
 def allow_modal(action: Action, days: int, message: dict[str, str]) -> dict[str, Any]:
-    options = [{"text": plain_text(r.describe()), "value": value} for value, r in requirement_options(action)]
+    choices = requirement_options(action)
+    options = [{"text": plain_text(r.describe()), "value": value} for value, r in choices]
+    meant = [option for option, (_, r) in zip(options, choices, strict=True) if r.meant]
     blocks: list[Block] = [
         section(f"Approves *{mrkdwn(summary(action), 300)}* and, for {count(days, 'day')}, lets "
                 f"*{mrkdwn(action.agent, 80)}*'s similar `{mrkdwn(action.type, 80)}` requests run without asking, "
@@ -32,7 +34,7 @@ def allow_modal(action: Action, days: int, message: dict[str, str]) -> dict[str,
     if options:
         blocks.append({"type": "input", "block_id": MATCH_BLOCK, "label": plain("A similar request must have"),
                        "element": {"type": "checkboxes", "action_id": VALUE, "options": options,
-                                   "initial_options": options}})
+                                   **({"initial_options": meant} if meant else {})}})
     else:
         blocks.append(section("No parameter of this request can be matched: *any* such request from this agent "
                               "would run."))

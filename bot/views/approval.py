@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from bot.views.blocks import Block, button, confirm, context, divider, fields, header, plain_text, quote, section
@@ -19,6 +20,7 @@ from bot.views.text import (
     voter,
     when,
 )
+from policies.vocabulary import RUNS_NOW
 from signoff.models import Action, Status
 
 APPROVE, EDIT, REJECT, SHOW_FULL = "signoff_approve", "signoff_edit", "signoff_reject", "signoff_show_full"
@@ -27,21 +29,40 @@ ALLOW_DAYS = (1, 7, 30)
 MAX_PARAM_FIELDS = 20
 MAX_SHOW_BUTTONS = 5
 
-_TARGETS = ("to", "recipient", "recipients", "email", "customer_id", "customer", "record_id", "path", "file",
-            "filename", "url", "user", "account", "channel")
+_TARGETS = ("to", "recipient", "recipients", "email", "customer_id", "customer", "order_id", "record_id", "path",
+            "file", "filename", "url", "user", "account", "channel", "repo")
 _TITLES = ("subject", "title", "name")
 #: Targets that are the object the type names ("delete_file" of a path): the verb takes them directly.
 _OBJECTS = ("path", "file", "filename", "url")
 
 
+#: What a coding tool does, said by its input: "Bash: rm -rf build/", "Write: /src/app.py".
+_TOOL_SUBJECTS = ("command", "file_path", "notebook_path", "pattern", "query", "prompt")
+_CURRENCY_SUFFIX = re.compile(r"^amount_([a-z]{3})$")
+HEADLINE_CHARS = 140  # a header block holds 150
+
+
+def _amount(params: dict[str, Any]) -> str | None:
+    """"1,200 USD" from `amount` (+ `currency`) or `amount_usd`."""
+    for name, value in params.items():
+        suffix = _CURRENCY_SUFFIX.match(name)
+        if (name == "amount" or suffix) and isinstance(value, int | float) and not isinstance(value, bool):
+            currency = suffix.group(1).upper() if suffix else params.get("currency")
+            return f"{number(value)}{f' {currency}' if currency else ''}"
+    return None
+
+
 def summary(action: Action) -> str:
-    """One line a reviewer can read on a phone: "Send email to sarah@acme.com — Q3 budget"."""
+    """One line a reviewer can read on a phone: "Send email to sarah@acme.com — Q3 budget",
+    "Bash: rm -rf build/", "Refund order for ord_1 of 120 USD"."""
     params = action.params
+    subject = next((k for k in _TOOL_SUBJECTS if isinstance(params.get(k), str) and params[k].strip()), None)
+    if subject is not None:
+        return cut(f"{humanize(action.type)}: {' '.join(params[subject].split())}", HEADLINE_CHARS)
     line = humanize(action.type)
-    amount = params.get("amount")
-    if isinstance(amount, int | float) and not isinstance(amount, bool):
-        currency = f" {params['currency']}" if "currency" in params else ""
-        line += f" of {number(amount)}{currency}"
+    amount = _amount(params)
+    if amount:
+        line += f" of {amount}"
     target = next((k for k in _TARGETS if params.get(k) not in (None, "", [])), None)
     if target:
         value = params[target]
@@ -53,7 +74,7 @@ def summary(action: Action) -> str:
     title = next((params[k] for k in _TITLES if isinstance(params.get(k), str) and params[k]), None)
     if title:
         line += f" — {title}"
-    return line
+    return cut(line, HEADLINE_CHARS)
 
 
 def fallback_text(action: Action) -> str:
@@ -108,7 +129,9 @@ def _waiting_lines(action: Action) -> list[str]:
 def _context_blocks(action: Action) -> list[Block]:
     blocks = []
     if action.risk:
-        blocks.append(section(":warning: *Unusual:* " + mrkdwn("; ".join(action.risk), 2900)))
+        # A rule that would run it now held it for these reasons; under a rule that asks anyway, they are extra.
+        label = "Held because" if action.mode in RUNS_NOW else "Unusual"
+        blocks.append(section(f":warning: *{label}:* " + mrkdwn("; ".join(action.risk), 2900)))
     waiting = _waiting_lines(action)
     if waiting:
         blocks.append(section("\n".join(waiting)))

@@ -95,10 +95,20 @@ def _paused_calls(saver: InMemorySaver, thread: str) -> dict[str, runs.ToolCall]
     return {call.call_id: call for call in _calls(interrupts)}
 
 
+_EDIT_NOTE, _RESPONSE = "Note: a human reviewer", "\n\nTool response:\n"
+
+
+def _tool_output(content: Any) -> Any:
+    """The tool's own output: after an edit, LangChain puts a note for the model in front of it."""
+    if isinstance(content, str) and content.startswith(_EDIT_NOTE) and _RESPONSE in content:
+        return content.split(_RESPONSE, 1)[1]
+    return content
+
+
 def _outputs(messages: list[Any], asked: dict[str, tuple[str, dict[str, Any]]]) -> dict[str, Any]:
     """What each call let through returned, by Signoff's call id: the ToolMessage answering the model's
     tool call with the same name and arguments (LangChain's interrupts carry no tool-call id)."""
-    answers = {m.tool_call_id: m.content for m in messages if getattr(m, "type", "") == "tool"}
+    answers = {m.tool_call_id: _tool_output(m.content) for m in messages if getattr(m, "type", "") == "tool"}
     made = [call for m in messages if getattr(m, "type", "") == "ai" for call in getattr(m, "tool_calls", [])]
     outputs: dict[str, Any] = {}
     used: set[str] = set()
