@@ -20,12 +20,13 @@ run: $(STAMP)  ## the whole loop on embedded defaults, with a local Slack at htt
 up: $(STAMP)  ## Redis, workers, scheduler, and the bot when SLACK_BOT_TOKEN is set (a real Slack)
 	$(BIN)/signoff up
 
-test: $(STAMP)  ## lint, type-check and the whole test suite
+test: $(STAMP)  ## lint, type-check, the docs and the whole test suite
 	@bash scripts/ensure-chromium || true
 	@bash scripts/ensure-redis7 || true
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/mkdocs build --strict --quiet
 	$(BIN)/pytest
 
 bench: $(STAMP)

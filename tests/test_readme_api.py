@@ -16,7 +16,7 @@ from tests.helpers import when_key_changes
 
 
 def _readme_block() -> str:
-    blocks = re.findall(r"```sh\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+    blocks = re.findall(r"```sh\n(.*?)```", (ROOT / "docs" / "http-api.md").read_text(), flags=re.S)
     return next(b for b in blocks if "api/v1/actions" in b and "Idempotency-Key" in b)
 
 
