@@ -91,6 +91,7 @@ def apply_routing(rt: Runtime, action: Action, routing: Routing, trusted: dict[s
 
     With `start_by` (the worker about to run it), an action the policy lets run that has a function
     is started in the same step: received -> approved -> running, each audited, one script call."""
+    stored = action  # as read: the transitions write only what differs from it, and send nothing back
     action = action.model_copy(update=trusted or {})
     approvers = routing.rule.approvers.model_dump() if routing.rule.approvers else None
     if routing.waiting and routing.waiting.chain:
@@ -135,9 +136,9 @@ def apply_routing(rt: Runtime, action: Action, routing: Routing, trusted: dict[s
         changes["attempts"] = action.attempts + 1
         return rt.store.transition(action.id, Status.RUNNING, allowed_from={Status.RECEIVED}, changes=changes,
                                    event=door.started(action, f"worker:{start_by}"), via=[(Status.APPROVED, event)],
-                                   consume=(changes["nonce"], "start", door.attempts_allowed(action)))
+                                   consume=(changes["nonce"], "start", door.attempts_allowed(action)), current=stored)
     routed = rt.store.transition(action.id, Status.APPROVED, allowed_from={Status.RECEIVED}, changes=changes,
-                                 event=event)
+                                 event=event, current=stored)
     return door.hold(rt, routed, "; ".join(problems)) if problems else routed
 
 

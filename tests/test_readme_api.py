@@ -1,5 +1,5 @@
-"""The README's HTTP API block, run verbatim in a shell against `signoff sandbox` (what `make run` starts):
-the sandbox serves the agents' API at its own address, and its banner says so."""
+"""The HTTP API page's curl block (docs/http-api.md), run verbatim in a shell against `signoff sandbox`
+(what `make run` starts): the sandbox serves the agents' API at its own address, and its banner says so."""
 
 from __future__ import annotations
 

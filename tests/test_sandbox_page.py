@@ -67,6 +67,19 @@ def test_approve_on_the_page_runs_the_action(rt: Any, page: Any, demo_worker: An
     assert wait_status(rt, ticket.id, Status.SUCCEEDED).decided_by == "slack:U0ALICE"
 
 
+def test_the_page_reads_as_slack_does(rt: Any, page: Any, demo_worker: Any) -> None:
+    from playwright.sync_api import expect
+
+    ticket = _refund()
+    message = _message(page, ticket.id)
+    message.get_by_role("button", name="Approve").click()
+    expect(message).to_contain_text("Approved by @alice")
+    expect(message.locator(".edited")).to_have_count(0)  # an app's update is not a person's edit
+    expect(page.locator("nav button.channel", has_text="direct message")).to_have_count(0)  # no empty DM
+    names = page.locator("#user option").all_inner_texts()
+    assert "Mallory" in " ".join(names) and not any("(@" in n for n in names), names  # short enough to read
+
+
 def test_edit_with_a_validation_error_then_a_fix(rt: Any, page: Any, demo_worker: Any) -> None:
     from playwright.sync_api import expect
 
@@ -260,7 +273,15 @@ def test_slash_replies_and_personas_read_right_at_every_width(rt: Any, browser: 
     page = context.new_page()
     page.goto(sandbox.url)
     try:
-        expect(page.locator("#user")).to_contain_text("Mallory (in #approvals, named by no rule)")
+        expect(page.locator("#user")).to_contain_text("Mallory (not an approver)")
+        if width < 800:
+            page.get_by_role("button", name="Channels").click()  # the menu folds away on a phone
+        fits = page.locator("#user").evaluate(  # each name is shown whole, not cut by the menu's width
+            "s => { const c = document.createElement('canvas').getContext('2d'); c.font = getComputedStyle(s).font;"
+            " return [...s.options].every(o => c.measureText(o.text).width + 24 <= s.clientWidth); }")
+        assert fits
+        if width < 800:
+            page.locator("nav button.channel", has_text="approvals").click()  # and folds again
         for typed, answer in (("/signoff show nope", "No action with id"), ("/signoff help", "/signoff pending")):
             page.locator("#command").fill(typed)
             page.locator("#command").press("Enter")

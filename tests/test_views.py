@@ -205,3 +205,13 @@ def test_every_allow_similar_modal_fits_slacks_limits(action: Action) -> None:
     allowing = action.model_copy(update={"waiting": Waiting(deadline_at=datetime.now(UTC), allow_similar=True)})
     assert check_blocks(approval_blocks(allowing)) == []
     assert check_view(allow_modal(allowing, 30, {"channel": "C1", "ts": "1.2"})) == []
+
+
+def test_a_runs_result_reads_as_fields_not_json() -> None:
+    from bot.views.approval import run_outcome_text
+
+    ran = _action(status=Status.SUCCEEDED, result={"delivered_to": "sarah@acme.com", "message_id": 42})
+    assert run_outcome_text(ran) == (":white_check_mark: Ran successfully. Result:\n"
+                                     "• Delivered to: `sarah@acme.com`\n• Message id: `42`")
+    assert run_outcome_text(_action(status=Status.SUCCEEDED, result=None)) == ":white_check_mark: Ran successfully."
+    assert run_outcome_text(_action(status=Status.SUCCEEDED, result="deleted r1")).endswith("Result: `deleted r1`")

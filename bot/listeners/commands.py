@@ -79,4 +79,5 @@ def yours(rt: Runtime, user: str, members: MembershipCache, show: int) -> Yours:
         found.count += len(mine)
         found.shown += mine[: max(show - len(found.shown), 0)]
     found.looked_at = min(found.looked_at, found.waiting)
+    found.shown.sort(key=lambda a: a.created_at)  # oldest first, as the Home tab lists them: who waits longest
     return found

@@ -213,9 +213,21 @@ def approval_blocks(action: Action) -> list[Block]:
     return blocks
 
 
+def _result_lines(result: Any) -> str:
+    """A result as a reader wants it: a record's fields one a line, anything else as its value."""
+    if isinstance(result, dict) and result and all(not isinstance(v, dict | list) for v in result.values()):
+        return "\n".join(f"• {humanize(str(k))}: `{mrkdwn(show_value(v), 300)}`" for k, v in list(result.items())[:20])
+    if result is None or result == "":
+        return ""
+    return f"`{mrkdwn(show_value(result), 2500)}`"
+
+
 def run_outcome_text(action: Action) -> str:
     if action.status == Status.SUCCEEDED:
-        return f":white_check_mark: Ran successfully. Result: `{mrkdwn(show_value(action.result), 2500)}`"
+        shown = _result_lines(action.result)
+        if not shown:
+            return ":white_check_mark: Ran successfully."
+        return f":white_check_mark: Ran successfully. Result:{chr(10) if shown.startswith('•') else ' '}{shown}"
     return f":warning: The run failed: {mrkdwn(action.error or 'unknown error', 2500)}"
 
 

@@ -54,7 +54,7 @@ def state(sandbox: SlackSandbox, user: str) -> dict[str, Any]:
             "users": [{"id": u.id, "name": u.name, "real_name": u.real_name, "is_bot": u.is_bot}
                       for u in ws.users.values()],
             "usergroups": {gid: handle for gid, (handle, _) in ws.usergroups.items()},
-            "channels": [{"id": c.id, "name": c.name, "is_im": c.is_im} for c in channels],
+            "channels": [{"id": c.id, "name": c.name, "is_im": c.is_im, "members": c.members} for c in channels],
             "messages": messages,
             "view": view,
             "home": {"id": home.id, **home.view} if home else None,

@@ -55,7 +55,7 @@ def default_users() -> list[User]:
         User("U0ALICE", "alice", "Alice Moreau"),
         User("U0BOB", "bob", "Bob Okafor"),
         User("U0CAROL", "carol", "Carol Jensen"),
-        User("U0MALLORY", "mallory", "Mallory (in #approvals, named by no rule)"),
+        User("U0MALLORY", "mallory", "Mallory (not an approver)"),
     ]
 
 
