@@ -220,3 +220,23 @@ def test_a_token_that_may_not_declare_is_named_as_the_cause(rt, bot) -> None:
     answer = _answer(_hook(_event("Bash", {"command": "ls"}), env=api))
     assert answer["permissionDecision"] == "deny"
     assert "--declare" in answer["permissionDecisionReason"] and "reached" not in answer["permissionDecisionReason"]
+
+
+def test_the_docs_try_it_block_waits_for_a_person_then_allows(rt, workers) -> None:
+    from signoff import Signoff, Status
+    from tests.helpers import when_key_changes
+
+    workers.start(policy="demo")  # what `make run` routes with
+    blocks = re.findall(r"```sh\n(.*?)```", (ROOT / "docs" / "claude-code.md").read_text(), flags=re.S)
+    [block] = [b for b in blocks if "try-it" in b]
+    shell = subprocess.Popen(["bash", "-c", block], cwd=ROOT, env=os.environ, stdout=subprocess.PIPE, text=True)
+
+    def asked() -> Any:
+        return next((a for a in rt.store.newest(Status.PENDING_APPROVAL) if a.type == "Bash"), None)
+
+    when_key_changes(rt, "signoff:status:pending_approval", asked, "the Bash call waits for a person")
+    held = asked()
+    assert held.rule == "dangerous-shell" and held.reason.startswith("Clean the build directory")
+    Signoff(connection=rt.connection).decide(held.id, "approve", by="slack:U0ALICE")
+    out, _ = shell.communicate(timeout=90)
+    assert json.loads(out)["hookSpecificOutput"]["permissionDecision"] == "allow"
