@@ -164,6 +164,9 @@ class Rule(_Strict):
     approvals: int = Field(default=1, ge=1, le=10)
     # Reviewers may not relax this rule with "Approve and allow similar" (see policies.allowances).
     no_allowances: bool = False
+    # A coding agent's hook answers `allow` for what this rule lets run, skipping the agent's own permission
+    # prompt; by default it answers nothing, so the agent's own rules still apply (see signoff_app.hook).
+    allow_outright: bool = False
     outside_hours: Hours | None = None
     freezes: list[Freeze] = Field(default_factory=list)
 

@@ -146,7 +146,7 @@ def _vote_fields(action: Action, by: str, via: str) -> dict[str, Any]:
 
 def _permit_fields(action: Action) -> dict[str, Any]:
     # Who said yes is bound too: a hook answers a person's yes differently from the policy's.
-    return {**identity(action), "nonce": action.nonce, "by": action.decided_by or ""}
+    return {**identity(action), "nonce": action.nonce, "by": action.decided_by or "", "outright": action.outright}
 
 
 def vote(rt: Runtime, action: Action, by: str, via: str | None = None) -> dict[str, str]:

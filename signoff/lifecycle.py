@@ -123,6 +123,9 @@ def apply_routing(rt: Runtime, action: Action, routing: Routing, trusted: dict[s
         log.error("routing_refused_by_door", action_id=action.id, reasons=problems)
         start_by = None
     elif action.func is None:
+        # Said by this worker's rule, whatever the stored record says: the permit binds it.
+        changes["outright"] = routing.rule.allow_outright
+        approved = approved.model_copy(update={"outright": routing.rule.allow_outright})
         changes["permit"] = door.permit(rt, approved)  # run by the agent, the gate or the hook, on this permit
     event = AuditEvent(action_id=action.id, step="auto_approved", actor=by, rule=routing.rule.name, type=action.type)
     if routing.allowance is not None:  # said in its audit event, its record and (once it ran) the digest

@@ -104,6 +104,7 @@ class Action(BaseModel):
     votes: list[dict[str, str]] = Field(default_factory=list)  # {"by", "at", "sig"}: each person's signed yes
     run_id: str | None = None  # a paused agent run this tool call belongs to (see signoff.runs)
     allowance: dict[str, str] | None = None  # {"id", "author"}: the standing allowance that let it run
+    outright: bool = False  # its rule lets a coding agent's hook allow it outright (bound by the permit)
 
     @property
     def params_hash(self) -> str:

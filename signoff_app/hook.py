@@ -120,11 +120,12 @@ def _allowed(signoff: Signoff, action_id: str, tool: str, tool_input: dict[str, 
         rt.connection.set(_call_key(str(event["tool_use_id"])), started.id, ex=RAN_TTL)
     edited = started.params if started.params != tool_input else None
     by = started.decided_by or by  # as the permit that was just verified binds it
-    if by.startswith("policy:") and edited is None:
+    if by.startswith("policy:") and edited is None and not started.outright:
         # The policy let it run: no decision, so Claude Code's own permission rules and prompt apply, as
         # they would without Signoff. Only a person's yes stands in for Claude Code's prompt.
         return {}
-    what = "approved with edits" if edited is not None else "approved"
+    outright = started.outright and by.startswith("policy:")
+    what = "approved with edits" if edited is not None else "allowed outright" if outright else "approved"
     return answer("allow", f"{what} by {by}" + (f": {note}" if note else ""), edited)
 
 

@@ -240,3 +240,28 @@ def test_the_docs_try_it_block_waits_for_a_person_then_allows(rt, workers) -> No
     Signoff(connection=rt.connection).decide(held.id, "approve", by="slack:U0ALICE")
     out, _ = shell.communicate(timeout=90)
     assert json.loads(out)["hookSpecificOutput"]["permissionDecision"] == "allow"
+
+
+def test_a_rule_that_allows_outright_skips_claude_codes_prompt(workers, policy_file, rt) -> None:
+    workers.start(policy=policy_file("rules:\n  - name: reads\n    match: {type: Read}\n    mode: auto\n"
+                                     "    allow_outright: true\n  - name: shell\n    match: {type: Bash}\n"
+                                     "    mode: approve\n  - name: rest\n    mode: auto\n"))
+    answer = _answer(_hook(_event("Read", {"file_path": "/home/dev/project/README.md"})))
+    assert (answer["permissionDecision"], answer["permissionDecisionReason"]) == (
+        "allow", "allowed outright by policy:reads")
+    other = _hook(_event("Glob", {"pattern": "**/*.py"}))
+    out, _ = other.communicate(timeout=90)
+    assert json.loads(out) == {}  # the rest: Claude Code's own rules decide
+
+
+def test_an_outright_flag_forged_in_redis_counts_for_nothing(coding, rt, sandbox) -> None:
+    from signoff.keys import action_key
+
+    process = _hook(_event("Bash", {"command": "rm -rf build/"}))
+    message, action_id = _held_message(sandbox)
+    doc = json.loads(rt.connection.get(action_key(action_id)))
+    doc["outright"] = "true"  # a writer without the key: the permit, once issued, must not cover this
+    rt.connection.set(action_key(action_id), json.dumps(doc))
+    sandbox.interactions.click(message, "signoff_approve", "U0ALICE")
+    answer = _answer(process)  # a person approved: allowed as their yes, the forged flag dropped
+    assert (answer["permissionDecision"], answer["permissionDecisionReason"]) == ("allow", "approved by slack:U0ALICE")

@@ -141,9 +141,10 @@ def admit_action(action_id: str, version: int) -> str:
     if problems:
         log.error("approval_refused", action_id=action_id, decided_by=action.decided_by, reasons=problems)
         return str(door.hold(rt, action, "; ".join(problems)).status)
+    admitted = action.model_copy(update={"outright": False})  # a person's yes is allowed as theirs, not "outright"
     permitted = rt.store.transition(  # a transition, so whoever waits on the action hears of it
         action_id, Status.APPROVED, allowed_from={Status.APPROVED}, expect_version=version, current=action,
-        changes={"permit": door.permit(rt, action)},
+        changes={"permit": door.permit(rt, admitted), "outright": False},
         event=AuditEvent(action_id=action_id, step="permitted", actor=f"worker:{os.getpid()}", type=action.type))
     return str(permitted.status)
 
