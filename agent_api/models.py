@@ -27,6 +27,7 @@ class Links(BaseModel):
     wait: str
     cancel: str
     result: str
+    rerequest: str
 
 
 class ActionView(BaseModel):
@@ -47,15 +48,20 @@ class ActionView(BaseModel):
     result: Any = None
     error: str | None = None
     created_at: datetime
+    expires_at: datetime | None = Field(default=None, description="While it waits for a person: its deadline "
+                                        "(reviewers may extend it); then it expires, or its rule's fallback applies")
+    rerequest_of: str | None = Field(default=None, description="The expired action this one asks again for")
     settled: bool = Field(description="Nothing more happens without someone acting: stop waiting")
     links: Links
 
     @classmethod
     def of(cls, action: Action, base: str) -> ActionView:
         url = f"{base}/actions/{action.id}"
-        return cls(**action.model_dump(include=set(cls.model_fields) - {"settled", "links"}),
-                   settled=action.settled,
-                   links=Links(self=url, wait=f"{url}/wait", cancel=f"{url}/cancel", result=f"{url}/result"))
+        waiting = action.waiting if action.status == Status.PENDING_APPROVAL else None
+        return cls(**action.model_dump(include=set(cls.model_fields) - {"settled", "links", "expires_at"}),
+                   settled=action.settled, expires_at=waiting.deadline_at if waiting else None,
+                   links=Links(self=url, wait=f"{url}/wait", cancel=f"{url}/cancel", result=f"{url}/result",
+                               rerequest=f"{url}/rerequest"))
 
 
 class ResultReport(_In):

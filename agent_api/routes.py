@@ -117,6 +117,16 @@ def api_router(rt: Runtime, hub: TransitionHub) -> APIRouter:
         except TransitionRefused as refused:
             raise ProblemError(409, "Cannot cancel", str(refused)) from None
 
+    @router.post("/actions/{action_id}/rerequest", status_code=201, response_model=ActionView,
+                 summary="Ask again for one's own expired action: a new action, linked to it")
+    def rerequest(action_id: str, token: Agent) -> ActionView:
+        own(action_id, token)
+        try:
+            return ActionView.of(lifecycle.rerequest(rt, action_id, by=f"agent:{token.agent}"), BASE)
+        except TransitionRefused as refused:
+            raise ProblemError(409, "Cannot ask again",
+                               f"only an expired action can be asked again: {refused}") from None
+
     @router.post("/actions/{action_id}/result", response_model=ActionView,
                  summary="Report how an approved action the agent performs itself ended")
     def result(action_id: str, report: ResultReport, token: Agent) -> ActionView:

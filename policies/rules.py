@@ -160,6 +160,11 @@ class Rule(_Strict):
     on_expiry: Literal["expire", "reject", "run"] | None = None
     expiry_note: str | None = None
     remind_every: Duration | None = None
+    # Before it lapses: a warning this long before the deadline; reviewers may Extend it by `extend_by`,
+    # at most `max_extensions` times.
+    warn_before: Duration | None = None
+    extend_by: Duration | None = None
+    max_extensions: int | None = Field(default=None, ge=0, le=20)
     escalation: list[Level] | None = Field(default=None, min_length=1)
     approvals: int = Field(default=1, ge=1, le=10)
     # Reviewers may not relax this rule with "Approve and allow similar" (see policies.allowances).
@@ -199,6 +204,9 @@ class Defaults(_Strict):
 
     deadline: Duration = 86400.0
     on_expiry: Literal["expire", "reject", "run"] = "expire"
+    warn_before: Duration | None = None
+    extend_by: Duration | None = None
+    max_extensions: int = Field(default=2, ge=0, le=20)
 
 
 class Policy(_Strict):

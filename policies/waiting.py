@@ -29,6 +29,10 @@ class Waiting(BaseModel):
     chain: list[WaitLevel] = Field(default_factory=list)
     level: int = 0  # the chain's current level, from 0
     quorum: int = 1
+    warn_before: float | None = None  # seconds before the deadline that its warning goes out
+    extend_by: float | None = None  # what one Extend adds; None: it cannot be extended
+    max_extensions: int = 0
+    extensions: int = 0  # how many times it was extended
     allow_similar: bool = False  # the rule lets a reviewer "approve and allow similar" (an allowance)
 
     def approvers_now(self) -> dict[str, list[str]]:
@@ -50,7 +54,11 @@ def waiting_for(policy: Policy, rule: Rule, now: datetime) -> Waiting:
     seconds = sum(level.after for level in chain) if chain else (rule.deadline or policy.defaults.deadline)
     return Waiting(deadline_at=now + timedelta(seconds=seconds), on_expiry=rule.on_expiry or policy.defaults.on_expiry,
                    expiry_note=rule.expiry_note, remind_every=rule.remind_every, chain=chain,
-                   quorum=rule.approvals, allow_similar=rule.allows_allowances and not policy.approve_everything)
+                   quorum=rule.approvals, allow_similar=rule.allows_allowances and not policy.approve_everything,
+                   warn_before=rule.warn_before or policy.defaults.warn_before,
+                   extend_by=None if chain else rule.extend_by or policy.defaults.extend_by,
+                   max_extensions=rule.max_extensions if rule.max_extensions is not None
+                   else policy.defaults.max_extensions)
 
 
 def _within(hours: Hours, now: datetime) -> bool:

@@ -1,4 +1,5 @@
-"""Waiting has an end: what happens at a deadline, an escalation level or a reminder.
+"""Waiting has an end: what happens at a deadline (and the warning before it, and extending it), an
+escalation level or a reminder.
 
 Each moment is a timer of `signoff.timers`, fired by `fire_due`. A timer that finds the action
 decided, or at another level than it was planned for, does nothing.
@@ -77,6 +78,59 @@ def escalate(rt: Runtime, action_id: str, level: int) -> Action | None:
     return escalated
 
 
+def warn(rt: Runtime, action_id: str) -> bool:
+    """Its deadline is near: a thread reply asking who may decide (and, where it may be, to extend it)."""
+    action = rt.store.get(action_id)
+    if action.status != Status.PENDING_APPROVAL or action.waiting is None:
+        return False
+    notify.warning(rt, action)
+    rt.store.annotate(action_id, event=AuditEvent(
+        action_id=action_id, step="warned", actor=DEADLINE_ACTOR,
+        note=f"expires {action.waiting.deadline_at:%Y-%m-%d %H:%M} UTC"))
+    return True
+
+
+class NotExtended(SignoffError):
+    pass
+
+
+def extend(rt: Runtime, action_id: str, *, by: str) -> Action:
+    """Moves a waiting action's deadline by its rule's `extend_by`, at most `max_extensions` times. Audited;
+    the warning and expiry are planned again. `by` must be someone who may decide it (the caller checks)."""
+    while True:
+        with rt.connection.pipeline() as pipe:
+            pipe.watch(action_key(action_id))
+            action = rt.store.get(action_id)
+            waiting = action.waiting
+            if action.status != Status.PENDING_APPROVAL or waiting is None:
+                raise NotExtended(f"action {action_id} is {action.status}: only a waiting action can be extended")
+            # What the worker's policy set when it began to wait. A Redis writer could raise it, but that
+            # only keeps an action waiting longer, as it could anyway: it never makes one run.
+            extend_by, most = waiting.extend_by, waiting.max_extensions
+            if not extend_by or waiting.chain:
+                raise NotExtended(f"rule {action.rule} does not let its deadline be extended")
+            if waiting.extensions >= most:
+                raise NotExtended(f"action {action_id} was extended {waiting.extensions} time(s) already, the most "
+                                  f"rule {action.rule} allows")
+            moved = waiting.model_copy(update={
+                "deadline_at": max(waiting.deadline_at, utcnow()) + timedelta(seconds=extend_by),
+                "extensions": waiting.extensions + 1})
+            pipe.multi()
+            rt.store.annotate(action_id, waiting=moved, pipe=pipe, event=AuditEvent(
+                action_id=action_id, step="extended", actor=by,
+                note=f"by {extend_by / 3600:g}h to {moved.deadline_at:%Y-%m-%d %H:%M} UTC "
+                     f"({moved.extensions} of {most})"))
+            try:
+                pipe.execute()
+                break
+            except WatchError:
+                continue  # decided or changed meanwhile: look again
+    timers.deadline(rt, action_id, moved)
+    extended = rt.store.get(action_id)
+    notify.updated(rt, extended)
+    return extended
+
+
 def remind(rt: Runtime, action_id: str) -> bool:
     """Re-notifies the approvers, and plans the next reminder if it comes before the deadline."""
     action = rt.store.get(action_id)
@@ -115,6 +169,8 @@ def _fire(rt: Runtime, kind: str, action_id: str) -> None:
         expire(rt, action_id)
     elif kind == "remind":
         remind(rt, action_id)
+    elif kind == "warn":
+        warn(rt, action_id)
     elif kind == "escalate":
         action = rt.store.get(action_id)
         if action.waiting is not None:

@@ -352,6 +352,31 @@ def flag(rt: Runtime, action_id: str, *, by: str, note: str | None = None) -> Ac
     return action.model_copy(update={"review": Review.FLAGGED})
 
 
+def rerequest(rt: Runtime, action_id: str, *, by: str) -> Action:
+    """An expired action asked again, as a new action linked to it (`rerequest_of`), routed afresh:
+    the same type, parameters, agent and reason. Both audit logs say so."""
+    old = rt.store.get(action_id)
+    if old.status != Status.EXPIRED:
+        raise TransitionRefused(action_id, str(old.status), old.decided_by, old.decided_at)
+    action_type = rt.catalog.get(old.type)
+    again = Action(type=old.type, category=action_type.category, agent=old.agent, reason=old.reason,
+                   params=action_type.check_params(old.params), review_requested=old.review_requested,
+                   func=action_type.func, owner=action_type.owner, submitted_by=old.submitted_by,
+                   rerequest_of=old.id)
+    with rt.connection.pipeline(transaction=True) as pipe:
+        pipe.multi()
+        asked = AuditEvent(action_id=again.id, step="requested", actor=by, status_to=str(Status.RECEIVED),
+                           type=again.type, params_after=again.params,
+                           note=f"asked again for {old.id}, which expired: {again.reason}")
+        rt.store.create(again, asked, pipe)
+        rt.store.annotate(old.id, AuditEvent(action_id=old.id, step="rerequested", actor=by,
+                                             note=f"asked again as {again.id}"), pipe=pipe)
+        rt.actions_queue.enqueue_call(ROUTE_JOB, args=(again.id,), job_id=route_job_id(again.id),
+                                      on_failure=ON_FAILURE, retry=_retry(again), pipeline=pipe, result_ttl=0)
+        pipe.execute()
+    return again
+
+
 def request_undo(rt: Runtime, action_id: str, *, by: str) -> Action:
     """Requests the undo of a flagged action; it waits for a person whatever the policy says."""
     action = rt.store.get(action_id)

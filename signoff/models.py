@@ -105,6 +105,7 @@ class Action(BaseModel):
     run_id: str | None = None  # a paused agent run this tool call belongs to (see signoff.runs)
     allowance: dict[str, str] | None = None  # {"id", "author"}: the standing allowance that let it run
     outright: bool = False  # its rule lets a coding agent's hook allow it outright (bound by the permit)
+    rerequest_of: str | None = None  # the expired action this one asks again for
 
     @property
     def params_hash(self) -> str:

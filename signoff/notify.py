@@ -42,6 +42,7 @@ UPDATE_JOB = "bot.jobs.slack.update_approval_message"
 RESULT_JOB = "bot.jobs.slack.post_run_outcome"
 ESCALATED_JOB = "bot.jobs.slack.post_escalation"
 REMINDER_JOB = "bot.jobs.slack.post_reminder"
+WARNING_JOB = "bot.jobs.slack.post_expiry_warning"
 BATCH_POST_JOB = "bot.jobs.slack.post_batch"
 BATCH_UPDATE_JOB = "bot.jobs.slack.update_batch_message"
 
@@ -130,6 +131,16 @@ def escalated(rt: Runtime, action: Action) -> None:
 
 def reminder(rt: Runtime, action: Action) -> None:
     _about_message(rt, REMINDER_JOB, action)
+
+
+def warning(rt: Runtime, action: Action) -> None:
+    _about_message(rt, WARNING_JOB, action)
+
+
+def updated(rt: Runtime, action: Action) -> None:
+    """The message shows what changed while it waits (a new deadline)."""
+    homes.changed(rt, action)
+    _about_message(rt, UPDATE_JOB, action)
 
 
 def batch_ready(rt: Runtime, batch_id: str) -> None:

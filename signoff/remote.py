@@ -84,6 +84,9 @@ class ApiClient:
     def cancel(self, action_id: str) -> Action:
         return self._action(self._call("POST", f"/actions/{action_id}/cancel", {}))
 
+    def rerequest(self, action_id: str) -> Action:
+        return self._action(self._call("POST", f"/actions/{action_id}/rerequest"))
+
     def report(self, action_id: str, status: str, result: Any = None, error: str | None = None) -> Action:
         body = {"status": status, "result": result, "error": error}
         return self._action(self._call("POST", f"/actions/{action_id}/result", body))

@@ -85,6 +85,15 @@ class Ticket:
         action = self.action
         return lifecycle.cancel(self._signoff.runtime, self.id, by=f"agent:{action.agent}", note=note)
 
+    def rerequest(self) -> Ticket:
+        """This action expired: ask again, as a new action linked to it; returns the new one's ticket."""
+        if self._signoff.api is not None:
+            return Ticket(self._signoff, self._signoff.api.rerequest(self.id).id)
+        if self._signoff.restricted:
+            raise _agent_role("ask again")
+        return Ticket(self._signoff, lifecycle.rerequest(self._signoff.runtime, self.id,
+                                                         by=f"agent:{self.action.agent}").id)
+
     def report(self, status: str, result: Any = None, error: str | None = None) -> Action:
         """For an action the agent performs itself once approved: how it ended, for the audit log."""
         if self._signoff.api is not None:

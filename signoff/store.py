@@ -117,7 +117,7 @@ local in_slack = string.find(doc['slack'] or '', '"ts"', 1, true)
 if old_status == 'pending_approval' and new_status ~= 'pending_approval' then
   -- The wait ended: its deadline, reminder and escalation have nothing left to do, nor the sweep
   -- (a posted action left the unposted index when it was posted).
-  redis.call('ZREM', timers, 'expire:' .. id, 'remind:' .. id, 'escalate:' .. id)
+  redis.call('ZREM', timers, 'expire:' .. id, 'remind:' .. id, 'escalate:' .. id, 'warn:' .. id)
   if not in_slack then redis.call('ZREM', KEYS[5], id) end
 elseif new_status == 'pending_approval' and not in_slack then
   -- Waiting and not in Slack yet: the sweep looks at it then, unless its post has taken it off.

@@ -1,4 +1,4 @@
-"""The moments an action's waiting reaches: expiry, escalation, reminders.
+"""The moments an action's waiting reaches: expiry and the warning before it, escalation, reminders.
 
 Each moment is a member of one sorted set (`<kind>:<action id>`, scored by when it is due), so a
 waiting action costs a few dozen bytes of timers, and the transition that ends its wait removes them
@@ -58,9 +58,20 @@ def schedule(rt: Runtime, action_id: str, waiting: Waiting) -> None:
     if waiting.chain:
         _plan(rt, "escalate", action_id, now + timedelta(seconds=waiting.chain[0].after))
     else:
-        _plan(rt, "expire", action_id, waiting.deadline_at)
+        deadline(rt, action_id, waiting)
     if waiting.remind_every:
         _plan(rt, "remind", action_id, now + timedelta(seconds=waiting.remind_every))
+
+
+def deadline(rt: Runtime, action_id: str, waiting: Waiting) -> None:
+    """Its expiry, and the warning before it (planned again when the deadline moves)."""
+    _plan(rt, "expire", action_id, waiting.deadline_at)
+    if waiting.warn_before:
+        warn_at = waiting.deadline_at - timedelta(seconds=waiting.warn_before)
+        if warn_at > utcnow():
+            _plan(rt, "warn", action_id, warn_at)
+        else:
+            rt.connection.zrem(TIMERS, f"warn:{action_id}")
 
 
 def escalation(rt: Runtime, action_id: str, *, after: float) -> None:

@@ -133,6 +133,23 @@ def cmd_cancel(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
+def cmd_rerequest(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
+    again = lifecycle.rerequest(rt, args.id, by=args.by)
+    out.emit(again.model_dump(mode="json"), lambda: f"{again.id} asked again for {args.id} ({again.status})")
+    return 0
+
+
+def cmd_extend(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
+    from signoff import deadlines
+
+    extended = deadlines.extend(rt, args.id, by=args.by)
+    assert extended.waiting is not None
+    out.emit(extended.model_dump(mode="json"),
+             lambda: f"{extended.id} now expires {extended.waiting.deadline_at:%Y-%m-%d %H:%M} UTC "  # type: ignore[union-attr]
+                     f"({extended.waiting.extensions} of {extended.waiting.max_extensions} extensions)")  # type: ignore[union-attr]
+    return 0
+
+
 def cmd_audit(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
     archived = retention.archived_before(rt)
     if archived is not None and (args.since is None or args.since < archived[0]):
@@ -473,6 +490,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", required=True, help="who withdraws it, for the audit log")
     p.add_argument("--note", help="why, for the audit log")
     p.set_defaults(func=cmd_cancel)
+
+    p = sub.add_parser("rerequest", help="ask again for an expired action: a new action, linked to it")
+    p.add_argument("id", help="the expired action's id")
+    p.add_argument("--by", default="cli", help="who asks again, for the audit log")
+    p.set_defaults(func=cmd_rerequest)
+
+    p = sub.add_parser("extend", help="give a waiting action more time, as its rule allows (extend_by, max_extensions)")
+    p.add_argument("id", help="the action's id")
+    p.add_argument("--by", required=True, help="who extends it, for the audit log")
+    p.set_defaults(func=cmd_extend)
 
     p = sub.add_parser("audit", help="export the audit log")
     p.add_argument("--since", type=_since, help="ISO time or age (90m, 24h, 7d)")

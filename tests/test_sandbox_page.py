@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -220,6 +221,35 @@ def test_on_a_phone_line_breaks_stay_and_the_more_menu_stays_on_screen(rt: Any, 
         for i in range(items.count()):
             box = items.nth(i).bounding_box()
             assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, items.nth(i).inner_text()
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
+def test_extend_on_the_page_gives_more_time_within_reach(rt: Any, browser: Any, sandbox: Any, bot: Any,
+                                                        workers: Any, slack_env: dict[str, str], policy_file: Any,
+                                                        width: int) -> None:
+    from playwright.sync_api import expect
+
+    from tests.test_before_it_lapses import POLICY
+
+    workers.start(extra_env=slack_env, policy=policy_file(POLICY))
+    context = browser.new_context(viewport={"width": width, "height": 844}, is_mobile=width < 800)
+    screen = context.new_page()
+    screen.goto(sandbox.url)
+    try:
+        ticket = send_email.request(to="sarah@client.com", subject="Renewal", body="Terms", agent="sales-bot",
+                                    reason="She asked")
+        message = _message(screen, ticket.id)
+        extend = message.get_by_role("button", name="Extend 1h")
+        expect(extend).to_be_visible()
+        box = extend.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
+        before = rt.store.get(ticket.id).waiting.deadline_at
+        extend.click()
+        expect(message).to_contain_text("extended 1 of 1")
+        expect(message.get_by_role("button", name="Extend 1h")).to_have_count(0)
+        assert rt.store.get(ticket.id).waiting.deadline_at - before == timedelta(hours=1)
     finally:
         context.close()
 

@@ -233,6 +233,19 @@ def post_escalation(action_id: str) -> None:
 
 
 @signoff_job
+def post_expiry_warning(action_id: str) -> None:
+    action = job_runtime().store.get(action_id)
+    waiting = action.waiting
+    if waiting is None or action.status != Status.PENDING_APPROVAL:
+        return
+    asked = mentions(action.approvers) or "Reviewers"
+    left = waiting.max_extensions - waiting.extensions if waiting.extend_by and not waiting.chain else 0
+    extend = f" *Extend* gives it {(waiting.extend_by or 0) / 3600:g}h more ({left} left)." if left > 0 else ""
+    _thread_reply(action, f":hourglass_flowing_sand: {asked}: this expires {when(waiting.deadline_at)} unless someone "
+                          f"decides.{extend}")
+
+
+@signoff_job
 def post_reminder(action_id: str) -> None:
     action = job_runtime().store.get(action_id)
     if action.waiting is None:

@@ -13,10 +13,10 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.authz import MembershipCache, via
-from bot.listeners.common import clicked, decidable, follow_up, message_ref, parse_value, record
-from bot.views.approval import APPROVE, REJECT, SHOW_FULL
+from bot.listeners.common import clicked, decidable, follow_up, message_ref, parse_value, record, tell
+from bot.views.approval import APPROVE, EXTEND, REJECT, SHOW_FULL
 from bot.views.modals import REASON_BLOCK, REJECT_CALLBACK, VALUE, full_value_modal, read_metadata, reject_modal
-from signoff import lifecycle
+from signoff import deadlines, lifecycle
 from signoff.models import Action
 from signoff.runtime import Runtime
 
@@ -65,6 +65,23 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
             follow_up(rt, decided)
         else:  # the modal stays open with the reason typed
             ack(response_action="errors", errors={REASON_BLOCK: "Not recorded: try again in a moment."})
+
+    @app.action(EXTEND)
+    def extend(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        """More time to decide, for those who may decide: by the rule's `extend_by`, as often as it allows."""
+        action_id, _ = parse_value(body["actions"][0]["value"])
+        user, channel = body["user"]["id"], (body.get("channel") or {}).get("id")
+        extended: list[Action] = []
+
+        def step() -> None:
+            if decidable(rt, members, client, body, action_id):
+                extended.append(deadlines.extend(rt, action_id, by=f"slack:{user}"))
+
+        record(client, channel, user, step)
+        ack()
+        if extended and extended[0].waiting is not None:
+            tell(client, channel or extended[0].slack.get("channel"), user,
+                 f"Extended: it now expires {extended[0].waiting.deadline_at:%Y-%m-%d %H:%M} UTC.")
 
     @app.action(re.compile(f"^{SHOW_FULL}_\\d+$"))
     def show_full(ack: Ack, body: dict[str, Any], client: WebClient) -> None:

@@ -24,6 +24,7 @@ from policies.vocabulary import RUNS_NOW
 from signoff.models import Action, Status
 
 APPROVE, EDIT, REJECT, SHOW_FULL = "signoff_approve", "signoff_edit", "signoff_reject", "signoff_show_full"
+EXTEND = "signoff_extend"
 ALLOW_SIMILAR = "signoff_allow_similar"
 ALLOW_DAYS = (1, 7, 30)
 MAX_PARAM_FIELDS = 20
@@ -122,8 +123,22 @@ def _waiting_lines(action: Action) -> list[str]:
                      f"{mentions({'users': level.users, 'groups': level.groups})}, because level {waiting.level} "
                      f"did not answer in time")
     then = {"reject": "then it is rejected", "run": "then it runs"}.get(waiting.on_expiry, "then it won't run")
-    lines.append(f":hourglass_flowing_sand: Expires {when(waiting.deadline_at)}; {then}")
+    extended = f" (extended {waiting.extensions} of {waiting.max_extensions})" if waiting.extensions else ""
+    lines.append(f":hourglass_flowing_sand: Expires {when(waiting.deadline_at)}{extended}; {then}")
     return lines
+
+
+def can_extend(action: Action) -> bool:
+    waiting = action.waiting
+    return (waiting is not None and action.status == Status.PENDING_APPROVAL and bool(waiting.extend_by)
+            and not waiting.chain and waiting.extensions < waiting.max_extensions)
+
+
+def _extend_button(action: Action) -> dict[str, Any] | None:
+    if not can_extend(action):
+        return None
+    assert action.waiting is not None and action.waiting.extend_by
+    return button(f"Extend {action.waiting.extend_by / 3600:g}h", EXTEND, f"{action.id}:{action.version}")
 
 
 def _context_blocks(action: Action) -> list[Block]:
@@ -134,7 +149,7 @@ def _context_blocks(action: Action) -> list[Block]:
         blocks.append(section(f":warning: *{label}:* " + mrkdwn("; ".join(action.risk), 2900)))
     waiting = _waiting_lines(action)
     if waiting:
-        blocks.append(section("\n".join(waiting)))
+        blocks.append(section("\n".join(waiting), accessory=_extend_button(action), block_id="signoff_waiting"))
     rule = f"Rule *{escape(action.rule or '-')}* ({action.mode or '-'})"
     blocks.append(context(rule, f"Requested {when(action.created_at)} · `{action.id}` · v{action.version}"))
     return blocks
