@@ -172,6 +172,10 @@ class Rule(_Strict):
     # A coding agent's hook answers `allow` for what this rule lets run, skipping the agent's own permission
     # prompt; by default it answers nothing, so the agent's own rules still apply (see signoff_app.hook).
     allow_outright: bool = False
+    # Friction that grows with the stakes: the reviewer types the amount (or the recipient's domain)
+    # before a yes counts; a yes given within `min_review_seconds` of the request's posting is refused.
+    confirm: Literal["typed"] | None = None
+    min_review_seconds: int | None = Field(default=None, ge=1, le=3600)
     outside_hours: Hours | None = None
     freezes: list[Freeze] = Field(default_factory=list)
 
@@ -189,7 +193,8 @@ class Rule(_Strict):
     def allows_allowances(self) -> bool:
         """Whether a reviewer's standing allowance may let this rule's actions through: only a rule that
         holds actions for one person's yes, and does not forbid it."""
-        return self.mode in (Mode.APPROVE, Mode.BATCH) and self.approvals == 1 and not self.no_allowances
+        return (self.mode in (Mode.APPROVE, Mode.BATCH) and self.approvals == 1 and not self.no_allowances
+                and self.confirm is None)  # an allowance would let similar ones through with no one typing
 
 
 class Runaway(_Strict):

@@ -33,6 +33,8 @@ class Waiting(BaseModel):
     extend_by: float | None = None  # what one Extend adds; None: it cannot be extended
     max_extensions: int = 0
     extensions: int = 0  # how many times it was extended
+    confirm: str | None = None  # "typed": a yes counts once the reviewer has typed the confirmation
+    min_review_seconds: float | None = None  # a yes this soon after the request was posted is refused
     allow_similar: bool = False  # the rule lets a reviewer "approve and allow similar" (an allowance)
 
     def approvers_now(self) -> dict[str, list[str]]:
@@ -58,7 +60,8 @@ def waiting_for(policy: Policy, rule: Rule, now: datetime) -> Waiting:
                    warn_before=rule.warn_before or policy.defaults.warn_before,
                    extend_by=None if chain else rule.extend_by or policy.defaults.extend_by,
                    max_extensions=rule.max_extensions if rule.max_extensions is not None
-                   else policy.defaults.max_extensions)
+                   else policy.defaults.max_extensions,
+                   confirm=rule.confirm, min_review_seconds=rule.min_review_seconds)
 
 
 def _within(hours: Hours, now: datetime) -> bool:

@@ -32,7 +32,7 @@ from policies.engine import decide as match_rule
 from policies.rules import Policy
 from policies.subject import Subject
 from policies.vocabulary import RUNS_NOW, Mode
-from signoff import allowances, notify, registry, signing
+from signoff import allowances, confirmation, notify, registry, signing
 from signoff.errors import SignoffError
 from signoff.models import Action, AuditEvent, Status, person, utcnow
 from signoff.runtime import Runtime
@@ -75,6 +75,7 @@ class Requirement:
     groups: frozenset[str]
     on_expiry: str
     allowances: bool
+    confirm: str | None = None  # "typed": each counted vote must carry the typed confirmation
 
     @property
     def names_approvers(self) -> bool:
@@ -102,7 +103,7 @@ def requirement(policy: Policy, subject: Subject) -> Requirement:
     return Requirement(rule=rule.name, mode=rule.mode, held_because=verdict.hold_because, quorum=rule.approvals,
                        users=frozenset(users), groups=frozenset(groups),
                        on_expiry=rule.on_expiry or policy.defaults.on_expiry,
-                       allowances=rule.allows_allowances and not policy.approve_everything)
+                       allowances=rule.allows_allowances and not policy.approve_everything, confirm=rule.confirm)
 
 
 def required(rt: Runtime, action: Action) -> Requirement:
@@ -140,8 +141,8 @@ def _approval_fields(action: Action) -> dict[str, Any]:
             "votes": sorted(v.get("sig", "") for v in action.votes)}
 
 
-def _vote_fields(action: Action, by: str, via: str) -> dict[str, Any]:
-    return {**identity(action), "vote": by, "via": via}
+def _vote_fields(action: Action, by: str, via: str, typed: str = "") -> dict[str, Any]:
+    return {**identity(action), "vote": by, "via": via, "typed": typed}
 
 
 def _permit_fields(action: Action) -> dict[str, Any]:
@@ -149,19 +150,22 @@ def _permit_fields(action: Action) -> dict[str, Any]:
     return {**identity(action), "nonce": action.nonce, "by": action.decided_by or "", "outright": action.outright}
 
 
-def vote(rt: Runtime, action: Action, by: str, via: str | None = None) -> dict[str, str]:
+def vote(rt: Runtime, action: Action, by: str, via: str | None = None, typed: str | None = None) -> dict[str, str]:
     """One person's signed yes to `action` as it stands (its version and parameters)."""
     who = person(by) or by
-    cast_vote = {"by": who, "at": utcnow().isoformat(), "sig": signing.sign(rt.require_decision_key(),
-                                                                           _vote_fields(action, who, via or ""))}
+    cast_vote = {"by": who, "at": utcnow().isoformat(), "sig": signing.sign(
+        rt.require_decision_key(), _vote_fields(action, who, via or "", typed or ""))}
     if via:
         cast_vote["via"] = via
+    if typed:
+        cast_vote["typed"] = typed  # what they typed, signed with their yes: the door checks it again
     return cast_vote
 
 
 def vote_verifies(rt: Runtime, action: Action, cast_vote: dict[str, str]) -> bool:
     return signing.verifies(rt.require_decision_key(), cast_vote.get("sig"),
-                            _vote_fields(action, cast_vote.get("by", ""), cast_vote.get("via", "")))
+                            _vote_fields(action, cast_vote.get("by", ""), cast_vote.get("via", ""),
+                                         cast_vote.get("typed", "")))
 
 
 def verified_people(rt: Runtime, action: Action) -> set[str]:
@@ -219,7 +223,8 @@ def refusals(rt: Runtime, action: Action, now: datetime | None = None) -> list[s
             return [f"rule {need.rule} does not let it run without a person's approval"]
         return []
     owner, submitter = person(mine.owner), person(action.submitted_by)
-    counted = {v["by"] for v in action.votes if vote_verifies(rt, action, v) and need.allows(v)} - {owner, submitter}
+    counted = {v["by"] for v in action.votes if vote_verifies(rt, action, v) and need.allows(v)
+               and (need.confirm != "typed" or confirmation.matches(action, v.get("typed")))} - {owner, submitter}
     if len(counted) < need.quorum:
         return [f"rule {need.rule} needs {need.quorum} approval(s) from people it allows; {len(counted)} verify"]
     return []

@@ -19,7 +19,7 @@ from rq import Callback, Retry
 
 from policies.routing import Routing
 from policies.subject import Subject
-from signoff import allowances, door, notify, resumption, timers
+from signoff import allowances, confirmation, door, notify, resumption, timers
 from signoff.catalog import ActionType
 from signoff.door import DEADLINE_ACTOR
 from signoff.errors import InvalidParams, NotAllowed, SignoffError, TransitionRefused
@@ -145,9 +145,18 @@ def apply_routing(rt: Runtime, action: Action, routing: Routing, trusted: dict[s
     return door.hold(rt, routed, "; ".join(problems)) if problems else routed
 
 
+class NotConfirmed(SignoffError):
+    """A rule asks for a typed confirmation, and this yes came without it (or with something else)."""
+
+    @property
+    def for_reviewer(self) -> str:
+        return str(self)
+
+
 def decide(rt: Runtime, action_id: str, decision: Decision, *, by: str, params: dict[str, Any] | None = None,
            note: str | None = None, version: int | None = None, batch: str | None = None,
-           current: Action | None = None, follow_up: bool = True, via: str | None = None) -> Action:
+           current: Action | None = None, follow_up: bool = True, via: str | None = None,
+           typed: str | None = None) -> Action:
     """A person's decision. Exactly one decision wins; the others get TransitionRefused.
 
     `batch` names the batch decision this one is part of, for the audit log. Nobody decides (or
@@ -157,6 +166,7 @@ def decide(rt: Runtime, action_id: str, decision: Decision, *, by: str, params: 
     `via` says how the caller found the person allowed, where not by name (`group:S…`: a member of it).
 
     Every yes is a signed vote (see signoff.door); the quorum counts distinct people whose votes verify.
+    `typed`: the confirmation a rule with `confirm: typed` asks for (see signoff.confirmation).
     """
     rt.require_decision_key()  # an agent holding only Redis credentials cannot decide
     # `current` saves a read where the caller has just read the action; the transition checks it anyway.
@@ -166,6 +176,13 @@ def decide(rt: Runtime, action_id: str, decision: Decision, *, by: str, params: 
         rejected = _reject(rt, current, by=by, note=note, version=version, batch=batch)
         return _followed(rt, rejected, follow_up)
     quorum = current.waiting.quorum if current.waiting else 1
+    if by != DEADLINE_ACTOR and current.waiting is not None and current.waiting.confirm == "typed":
+        wanted = confirmation.asked(current)
+        if typed is None:  # Approve all, an allowance, a bare CLI approve: never around the typing
+            raise NotConfirmed(f"rule {current.rule} asks the reviewer to type {wanted.what} ({wanted.expected}) "
+                               "before approving: approve it from its own message (or `signoff approve --typed`)")
+        if not confirmation.matches(current, typed):
+            raise NotConfirmed(f"{typed!r} is not {wanted.what}: type {wanted.expected} to approve")
     if by == DEADLINE_ACTOR:
         approved = _approve(rt, current, by=by, params=None, note=note, version=version, batch=batch, via=None)
         return _followed(rt, approved, follow_up)
@@ -174,7 +191,7 @@ def decide(rt: Runtime, action_id: str, decision: Decision, *, by: str, params: 
             raise SignoffError(f"this action needs {quorum} approvals, so it cannot be edited on approval: "
                                "reject it with a note and let the agent ask again")
         try:
-            rt.store.vote(action_id, door.vote(rt, current, by, via), expect_version=version, event=AuditEvent(
+            rt.store.vote(action_id, door.vote(rt, current, by, via, typed), expect_version=version, event=AuditEvent(
                 action_id=action_id, step="voted", actor=by, note=note, type=current.type, batch=batch))
         except AlreadyVoted as again:
             raise again.with_quorum(quorum) from None
@@ -184,9 +201,10 @@ def decide(rt: Runtime, action_id: str, decision: Decision, *, by: str, params: 
             # The message shows each approval as it comes.
             return _followed(rt, current, follow_up)
         approved = _approve(rt, current, by=by, params=None, note=note or f"{people} of {quorum} approvals",
-                            version=version, batch=batch, via=via, voted=True)
+                            version=version, batch=batch, via=via, voted=True, typed=typed)
         return _followed(rt, approved, follow_up)
-    approved = _approve(rt, current, by=by, params=params, note=note, version=version, batch=batch, via=via)
+    approved = _approve(rt, current, by=by, params=params, note=note, version=version, batch=batch, via=via,
+                        typed=typed)
     return _followed(rt, approved, follow_up)
 
 
@@ -223,7 +241,8 @@ def _reject(rt: Runtime, current: Action, *, by: str, note: str | None, version:
 
 
 def _approve(rt: Runtime, current: Action, *, by: str, params: dict[str, Any] | None, note: str | None,
-             version: int | None, batch: str | None, via: str | None, voted: bool = False) -> Action:
+             version: int | None, batch: str | None, via: str | None, voted: bool = False,
+             typed: str | None = None) -> Action:
     changes: dict[str, Any] = {"note": note}
     params_after = None
     if params is not None:
@@ -238,7 +257,7 @@ def _approve(rt: Runtime, current: Action, *, by: str, params: dict[str, Any] | 
     elif voted:  # a quorum: the votes cast so far that verify
         votes = [v for v in current.votes if door.vote_verifies(rt, current, v)]
     else:
-        votes = [door.vote(rt, final, by, via)]
+        votes = [door.vote(rt, final, by, via, typed)]
     changes.update(door.approval(rt, final, by, votes=votes))
     approved = rt.store.transition(
         current.id, Status.APPROVED, allowed_from=DECIDABLE, changes=changes, current=current,

@@ -122,7 +122,7 @@ def cmd_decide(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
     decision: lifecycle.Decision = "approve" if args.command == "approve" else "reject"
     params = _params(args) if decision == "approve" else None
     action = lifecycle.decide(rt, args.id, decision, by=args.by, params=params, note=args.note,
-                              version=args.version)
+                              version=args.version, typed=getattr(args, "typed", None))
     out.emit(action.model_dump(mode="json"), lambda: f"{action.id} {action.status} by {action.decided_by}")
     return 0
 
@@ -475,6 +475,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", required=True, help="who approves (a Slack user ID such as U0ALICE, or a name)")
     p.add_argument("--note", help="a note for the audit log and the agent")
     p.add_argument("--version", type=int, help="the version you reviewed; refused if it changed since")
+    p.add_argument("--typed", metavar="TEXT", help="the confirmation a rule with `confirm: typed` asks for (the "
+                                                   "amount, or the recipient's domain)")
     params_options(p)
     p.set_defaults(func=cmd_decide)
 

@@ -254,6 +254,37 @@ def test_extend_on_the_page_gives_more_time_within_reach(rt: Any, browser: Any, 
         context.close()
 
 
+@pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
+def test_a_typed_confirmation_on_the_page(rt: Any, browser: Any, sandbox: Any, bot: Any, workers: Any,
+                                          slack_env: dict[str, str], policy_file: Any, width: int) -> None:
+    from playwright.sync_api import expect
+
+    from tests.test_friction import TYPED
+
+    workers.start(extra_env=slack_env, policy=policy_file(TYPED))
+    context = browser.new_context(viewport={"width": width, "height": 844}, is_mobile=width < 800)
+    screen = context.new_page()
+    screen.goto(sandbox.url)
+    try:
+        ticket = _refund()
+        message = _message(screen, ticket.id)
+        message.get_by_role("button", name="Approve").click()
+        dialog = screen.locator('[data-view="signoff_confirm_modal"]')
+        expect(dialog).to_contain_text("Type 1,200 to approve")
+        field = dialog.locator('[data-block="typed"]')
+        box = field.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
+        field.fill("12")
+        dialog.locator('[data-submit="yes"]').click()
+        expect(dialog).to_contain_text("That is not the amount")
+        field.fill("1,200")
+        dialog.locator('[data-submit="yes"]').click()
+        expect(dialog).to_be_hidden()
+        expect(message).to_contain_text("Approved by @alice")
+    finally:
+        context.close()
+
+
 def test_a_modal_does_not_come_back_after_a_reload(rt: Any, page: Any, demo_worker: Any) -> None:
     from playwright.sync_api import expect
 

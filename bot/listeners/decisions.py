@@ -7,6 +7,7 @@ that changed the action, or whose reviewer was told why it did not.
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -15,10 +16,33 @@ from slack_sdk import WebClient
 from bot.authz import MembershipCache, via
 from bot.listeners.common import clicked, decidable, follow_up, message_ref, parse_value, record, tell
 from bot.views.approval import APPROVE, EXTEND, REJECT, SHOW_FULL
-from bot.views.modals import REASON_BLOCK, REJECT_CALLBACK, VALUE, full_value_modal, read_metadata, reject_modal
-from signoff import deadlines, lifecycle
+from bot.views.modals import (
+    CONFIRM_CALLBACK,
+    REASON_BLOCK,
+    REJECT_CALLBACK,
+    TYPED_BLOCK,
+    VALUE,
+    confirm_modal,
+    full_value_modal,
+    read_metadata,
+    reject_modal,
+)
+from signoff import confirmation, deadlines, lifecycle
 from signoff.models import Action
 from signoff.runtime import Runtime
+
+
+def _too_soon(client: WebClient, channel: str | None, user: str, action: Action) -> bool:
+    """A rule's `min_review_seconds`: a yes this soon after the request reached Slack is refused, kindly."""
+    waiting, posted = action.waiting, action.slack.get("ts")
+    if waiting is None or not waiting.min_review_seconds or not posted:
+        return False
+    left = waiting.min_review_seconds - (time.time() - float(posted))
+    if left <= 0:
+        return False
+    tell(client, channel, user, f"Take a moment to read it: rule *{action.rule}* counts a yes from "
+                                f"{waiting.min_review_seconds:g} s after the request was posted ({left:.0f} s to go).")
+    return True
 
 
 def register(app: App, rt: Runtime, members: MembershipCache) -> None:
@@ -31,14 +55,44 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
         decided: list[Action] = []
 
         def step() -> None:
-            if action := decidable(rt, members, client, body, action_id):
-                decided.append(lifecycle.decide(rt, action_id, "approve", by=f"slack:{user}",
-                                                via=via(action, user, members), version=version,
-                                                current=action, follow_up=False))
+            action = decidable(rt, members, client, body, action_id)
+            if action is None or _too_soon(client, channel or action.slack.get("channel"), user, action):
+                return
+            if action.waiting is not None and action.waiting.confirm == "typed":
+                client.views_open(trigger_id=body["trigger_id"], view=confirm_modal(action, message_ref(body)))
+                return
+            decided.append(lifecycle.decide(rt, action_id, "approve", by=f"slack:{user}",
+                                            via=via(action, user, members), version=version,
+                                            current=action, follow_up=False))
 
         record(client, channel, user, step)
         ack()
         follow_up(rt, decided)
+
+    @app.view(CONFIRM_CALLBACK)
+    def confirmed(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        meta = read_metadata(view)
+        typed = view["state"]["values"].get(TYPED_BLOCK, {}).get(VALUE, {}).get("value") or ""
+        user, channel = body["user"]["id"], meta.get("channel")
+        action = rt.store.get(meta["id"])
+        if not confirmation.matches(action, typed):
+            wanted = confirmation.asked(action)
+            ack(response_action="errors", errors={TYPED_BLOCK: f"That is not {wanted.what}: type {wanted.expected}."})
+            return
+        decided: list[Action] = []
+
+        def step() -> None:
+            current = decidable(rt, members, client, {**body, "channel": {"id": channel}}, meta["id"])
+            if current is not None and not _too_soon(client, channel, user, current):
+                decided.append(lifecycle.decide(rt, meta["id"], "approve", by=f"slack:{user}",
+                                                via=via(current, user, members), version=meta["version"],
+                                                current=current, follow_up=False, typed=typed))
+
+        if record(client, channel, user, step):
+            ack()
+            follow_up(rt, decided)
+        else:
+            ack(response_action="errors", errors={TYPED_BLOCK: "Not recorded: try again in a moment."})
 
     @app.action(REJECT)
     def reject(ack: Ack, body: dict[str, Any], client: WebClient) -> None:

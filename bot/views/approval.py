@@ -165,6 +165,8 @@ def _decision_buttons(action: Action) -> Block:
     # A quorum's approvals are of the parameters as they stand: an edit would need them all again,
     # so it is not offered (reject with a note, and the agent asks again).
     quorum = action.waiting is not None and action.waiting.quorum > 1
+    # A typed confirmation is the approval's own step: an edit would skip it.
+    quorum = quorum or (action.waiting is not None and action.waiting.confirm == "typed")
     return {"type": "actions", "block_id": "signoff_decision", "elements": [
         button("Approve", APPROVE, value, style="primary"),
         *([] if quorum else [button("Edit", EDIT, value)]),

@@ -19,6 +19,7 @@ from bot.views.text import (
     mrkdwn,
     show_value,
 )
+from signoff import confirmation
 from signoff.models import Action
 
 EDIT_CALLBACK, REJECT_CALLBACK, FULL_CALLBACK = "signoff_edit_modal", "signoff_reject_modal", "signoff_full_value"
@@ -156,6 +157,23 @@ def reject_modal(action: Action, message: dict[str, str]) -> dict[str, Any]:
                         "label": plain("Why? The agent is told."),
                         "element": {"type": "plain_text_input", "action_id": VALUE, "multiline": True,
                                     "max_length": 2000}}]}
+
+
+CONFIRM_CALLBACK, TYPED_BLOCK = "signoff_confirm_modal", "typed"
+
+
+def confirm_modal(action: Action, message: dict[str, str]) -> dict[str, Any]:
+    """A rule with `confirm: typed`: the yes counts once the reviewer has typed what it asks."""
+    wanted = confirmation.asked(action)
+    return {"type": "modal", "callback_id": CONFIRM_CALLBACK, "title": plain("Confirm approval", MODAL_TITLE),
+            "submit": plain("Approve", MODAL_TITLE), "close": plain("Cancel", MODAL_TITLE),
+            "private_metadata": _metadata(action, message),
+            "blocks": [section(f"*{mrkdwn(cut(summary(action), 300), 600)}*"),
+                       section(f"Rule *{mrkdwn(action.rule or '-', 80)}* asks you to type {wanted.what} before "
+                               "approving, so a yes is never a reflex."),
+                       {"type": "input", "block_id": TYPED_BLOCK,
+                        "label": plain(f"Type {wanted.expected} to approve", 150),
+                        "element": {"type": "plain_text_input", "action_id": VALUE, "max_length": 200}}]}
 
 
 def full_value_modal(name: str, value: Any) -> dict[str, Any]:
