@@ -26,3 +26,13 @@ EMAIL_REASON = "Customer asked twice about the duplicate charge; the refund went
 @signoff.action("bench_email", category="external_communication")
 def bench_email(to: str, subject: str, body: str) -> str:
     return to
+
+
+def _email_preview(to: str, subject: str, body: str) -> str:
+    """The rendered email, as a reviewer would read it: the kind of preview a real action has."""
+    return f"To: {to}\nSubject: {subject}\n\n{body}"
+
+
+@signoff.action("bench_email_previewed", category="external_communication", preview=_email_preview)
+def bench_email_previewed(to: str, subject: str, body: str) -> str:
+    return to

@@ -138,7 +138,9 @@ def _approval_fields(action: Action) -> dict[str, Any]:
             "quorum": waiting.quorum if waiting else 1, "on_expiry": waiting.on_expiry if waiting else "",
             "deadline": _moment(waiting.deadline_at if waiting else None),
             "allowance": (action.allowance or {}).get("id", ""),
-            "votes": sorted(v.get("sig", "") for v in action.votes)}
+            "votes": sorted(v.get("sig", "") for v in action.votes),
+            # The effect the reviewer saw: the run checks it is still the effect (signoff.previews).
+            "preview": (action.preview or {}).get("digest", "")}
 
 
 def _vote_fields(action: Action, by: str, via: str, typed: str = "") -> dict[str, Any]:

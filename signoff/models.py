@@ -106,6 +106,7 @@ class Action(BaseModel):
     allowance: dict[str, str] | None = None  # {"id", "author"}: the standing allowance that let it run
     outright: bool = False  # its rule lets a coding agent's hook allow it outright (bound by the permit)
     rerequest_of: str | None = None  # the expired action this one asks again for
+    preview: dict[str, Any] | None = None  # {"text" | "error", "digest"}: what it would change (signoff.previews)
 
     @property
     def params_hash(self) -> str:

@@ -25,6 +25,7 @@ class LocalAction:
     func: Callable[..., Any]
     params_model: type[BaseModel]  # built from the signature: the function gets its declared types back
     takes_idempotency_key: bool
+    preview: Callable[..., Any] | None = None  # what it would change, without changing it (signoff.previews)
 
 
 _local: dict[str, LocalAction] = {}

@@ -185,11 +185,14 @@ class Signoff:
             self.runtime.catalog.declare(action_type)
 
     def action(self, name: str, *, category: str | None = None, retries: int = 0, owner: str | None = None,
-               undo: str | None = None) -> Callable[[Callable[P, R]], ActionHandle[P, R]]:
+               undo: str | None = None, preview: Callable[..., Any] | None = None,
+               ) -> Callable[[Callable[P, R]], ActionHandle[P, R]]:
         """Declares a function as an action that needs sign-off; a worker runs it once allowed.
 
         `owner` is the Slack user ID told when someone flags it; `undo` names an action type (taking
-        `action_id`) that a reviewer may request, through approval, to undo it.
+        `action_id`) that a reviewer may request, through approval, to undo it. `preview`: a function of
+        the same parameters, with no side effects, returning what the action would change; the reviewer
+        sees it, and the run waits again if it changed since the yes (see signoff.previews).
         """
 
         def declare(func: Callable[P, R]) -> ActionHandle[P, R]:
@@ -207,7 +210,7 @@ class Signoff:
             )
             # In this process's registry: a worker that imports this module may run `func`, and only it.
             registry.add(registry.LocalAction(action_type, func, params_model,
-                                              IDEMPOTENCY_PARAM in inspect.signature(func).parameters))
+                                              IDEMPOTENCY_PARAM in inspect.signature(func).parameters, preview))
             self._declared.append(action_type)
             if self._runtime is not None:
                 self._runtime.catalog.declare(action_type)

@@ -65,3 +65,20 @@ def tag_customer(customer_id: str, tag: str) -> dict[str, str]:
 @signoff.action("untag_customer", category="internal", owner="U0CAROL")
 def untag_customer(action_id: str) -> dict[str, str]:
     return {"undid": action_id}
+
+
+def _balance_after(account: str, amount: float) -> str:
+    """The preview of adjust_balance: reads, never writes."""
+    raw = _redis().get(f"test:balance:{account}")
+    if raw is None:
+        raise LookupError(f"no account {account}")
+    before = int(float(raw))
+    return f"{account}: balance {before} to {before + int(amount)}"
+
+
+@signoff.action("adjust_balance", category="financial", preview=_balance_after)
+def adjust_balance(account: str, amount: float) -> dict[str, int]:
+    connection = _redis()
+    balance = int(float(connection.get(f"test:balance:{account}") or 0)) + int(amount)
+    connection.set(f"test:balance:{account}", balance)
+    return {"balance": balance}

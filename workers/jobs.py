@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from rq.job import Job
 
 from policies.routing import route
-from signoff import allowances, door, inbox, lifecycle, notify, registry, resumption, runs
+from signoff import allowances, door, inbox, lifecycle, notify, previews, registry, resumption, runs
 from signoff.errors import InvalidParams, TransitionRefused, UnknownActionType
 from signoff.job_runtime import job_runtime, runtime_for
 from signoff.jobs import signoff_job
@@ -99,6 +99,7 @@ def process_action(action_id: str) -> str:
         elif action.status == Status.PENDING_APPROVAL and (calls := runs.waiting_calls(rt, action)) > 1:
             batch_jobs.add_run_call(rt, action, calls)
         elif action.status == Status.PENDING_APPROVAL:
+            action = _with_preview(rt, action)
             notify.pending(rt, action, here=True)  # posted by this job: no job of its own
         else:
             resumption.settled(rt, action)  # a paused run's call the policy let through here
@@ -114,11 +115,45 @@ def run_action(action_id: str) -> str:
     return _execute(job_runtime(), action_id)
 
 
+def _kwargs(local: registry.LocalAction, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters as the function declared them (Decimal, datetime...), from the worker's own schema."""
+    validated = local.params_model.model_validate(params)
+    return {name: getattr(validated, name) for name in type(validated).model_fields}
+
+
+def _with_preview(rt: Runtime, action: Action) -> Action:
+    """A held action whose type has a preview: run it now, before the request is posted."""
+    local = registry.get(action.type)
+    if local is None or local.preview is None:
+        return action
+    preview = local.preview
+    shown = previews.run(lambda: preview(**_kwargs(local, action.params)), {})  # bad params: shown, not raised
+    rt.store.annotate(action.id, preview=shown)
+    return action.model_copy(update={"preview": shown})
+
+
+def _effect_changed(rt: Runtime, action: Action) -> Action | None:
+    """The preview again, just before the run: a different effect than the one approved goes back to a
+    person with the new preview (the record changed meanwhile); None when it is the same."""
+    local = registry.get(action.type)
+    if local is None or local.preview is None:
+        return None
+    preview = local.preview
+    now = previews.run(lambda: preview(**_kwargs(local, action.params)), {})
+    if now["digest"] == (action.preview or {}).get("digest"):
+        return None
+    rt.store.annotate(action.id, preview=now)
+    return door.hold(rt, action.model_copy(update={"preview": now}), "the effect changed since you approved it")
+
+
 def _execute(rt: Runtime, action_id: str, current: Action | None = None) -> str:
     current = current or rt.store.get(action_id)
     if current.status != Status.APPROVED:
         log.warning("not_started", action_id=action_id, reason=f"it is {current.status}")
         return str(current.status)
+    if (changed := _effect_changed(rt, current)) is not None:
+        log.warning("effect_changed", action_id=action_id)
+        return str(changed.status)
     try:
         action = lifecycle.start(rt, action_id, worker=str(os.getpid()), current=current)
     except door.NotPermitted as refused:

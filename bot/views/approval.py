@@ -220,6 +220,7 @@ def approval_blocks(action: Action) -> list[Block]:
         section(f"*{mrkdwn(action.agent, 200)}* wants this because:"),
         quote(action.reason),
         *_parameter_blocks(action),
+        *_preview_blocks(action),
         *_context_blocks(action),
     ]
     outcome = _outcome_line(action)
@@ -227,6 +228,25 @@ def approval_blocks(action: Action) -> list[Block]:
         blocks.append(_decision_buttons(action))
     elif outcome:
         blocks += [divider(), section(outcome)]
+    return blocks
+
+
+PREVIEW_CHARS = 2800  # a section holds 3000, with the code fence
+
+
+def _preview_blocks(action: Action) -> list[Block]:
+    """What the action would change, as its preview said before it was posted (signoff.previews)."""
+    preview = action.preview
+    if not preview:
+        return []
+    if preview.get("error"):
+        return [section(f":warning: *Preview failed:* {mrkdwn(preview['error'], 2000)}. It still waits for you.")]
+    text = str(preview.get("text", ""))
+    more = len(text) > PREVIEW_CHARS or preview.get("cut")
+    shown = mrkdwn(cut(text, PREVIEW_CHARS), PREVIEW_CHARS + 200)  # backticks become look-alikes: no fence ends
+    blocks: list[Block] = [section(f"*What it would change*\n```{shown}```")]
+    if more:
+        blocks.append(context(f"The whole preview: `signoff show {action.id} --full`"))
     return blocks
 
 

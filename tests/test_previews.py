@@ -1,0 +1,78 @@
+"""A preview of the effect, bound to what runs: the worker runs the action's preview before posting,
+the reviewer sees it, the approval signs it, and a preview that changed by the time of the run sends
+the action back to a person. Real worker, web process and sandbox."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from signoff import Status, lifecycle
+from signoff.keys import action_key
+from tests.actions import adjust_balance
+from tests.helpers import wait_status, when_key_changes
+from tests.slack_helpers import approval_message, text_of, updated_with
+
+POLICY = ("rules:\n  - name: money\n    match: {type: adjust_balance}\n    mode: approve\n"
+          "  - name: rest\n    mode: auto\n")
+
+
+def _previewed(rt: Any, action_id: str) -> Any:
+    """Once its preview is recorded: the worker runs it right after routing, before posting."""
+    wait_status(rt, action_id, Status.PENDING_APPROVAL)
+    return when_key_changes(rt, action_key(action_id), lambda: (a := rt.store.get(action_id)).preview and a,
+                            "the preview is recorded")
+
+
+def _held(rt: Any, amount: float = 30) -> Any:
+    rt.connection.set("test:balance:acc_1", "100")
+    ticket = adjust_balance.request(account="acc_1", amount=amount, agent="billing-bot", reason="goodwill credit")
+    return _previewed(rt, ticket.id)
+
+
+def test_the_reviewer_sees_the_preview_and_the_approved_effect_runs(rt, workers, slack_env, policy_file,
+                                                                     sandbox, bot) -> None:
+    workers.start(extra_env=slack_env, policy=policy_file(POLICY))
+    action = _held(rt)
+    assert action.preview["text"] == "acc_1: balance 100 to 130"
+    message = approval_message(sandbox, action.id)
+    assert "acc_1: balance 100 to 130" in text_of(message.blocks)
+    sandbox.interactions.click(message, "signoff_approve", "U0ALICE")
+    assert wait_status(rt, action.id, Status.SUCCEEDED).result == {"balance": 130}
+
+
+def test_a_record_that_changed_after_the_yes_sends_it_back_with_the_new_preview(rt, workers, slack_env,
+                                                                                 policy_file, sandbox, bot) -> None:
+    workers.start(extra_env=slack_env, policy=policy_file(POLICY))
+    action = _held(rt)
+    message = approval_message(sandbox, action.id)
+    approved = lifecycle.decide(rt, action.id, "approve", by="slack:U0ALICE", follow_up=False)
+    rt.connection.set("test:balance:acc_1", "500")  # someone else changed the account meanwhile
+    lifecycle.follow_up(rt, approved)
+    held = wait_status(rt, action.id, Status.PENDING_APPROVAL)
+    assert "the effect changed since you approved it" in held.risk[-1]
+    assert held.preview["text"] == "acc_1: balance 500 to 530"
+    updated_with(sandbox, message, "balance 500 to 530")
+    assert rt.connection.get("test:balance:acc_1") == b"500"  # nothing ran
+
+
+def test_a_preview_rewritten_in_redis_breaks_the_approval(rt, workers, policy_file) -> None:
+    workers.start(policy=policy_file(POLICY))
+    action = _held(rt)
+    doc = json.loads(rt.connection.get(action_key(action.id)))
+    doc["preview"] = json.dumps({"text": "acc_1: balance 100 to 101", "digest": "0" * 64})
+    rt.connection.set(action_key(action.id), json.dumps(doc))
+    lifecycle.decide(rt, action.id, "approve", by="slack:U0ALICE")  # the reviewer saw the forged preview
+    held = wait_status(rt, action.id, Status.PENDING_APPROVAL)
+    assert "the effect changed since you approved it" in held.risk[-1]
+    assert held.preview["text"] == "acc_1: balance 100 to 130" and rt.connection.get("test:balance:acc_1") == b"100"
+
+
+def test_a_preview_that_fails_is_shown_as_such_and_the_action_still_waits(rt, workers, slack_env, policy_file,
+                                                                          sandbox, bot) -> None:
+    workers.start(extra_env=slack_env, policy=policy_file(POLICY))
+    rt.connection.delete("test:balance:acc_9")
+    ticket = adjust_balance.request(account="acc_9", amount=5, agent="billing-bot", reason="credit")
+    action = _previewed(rt, ticket.id)
+    assert action.preview["error"].startswith("the preview failed: LookupError: no account acc_9")
+    assert "Preview failed" in text_of(approval_message(sandbox, action.id).blocks)
