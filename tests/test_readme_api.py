@@ -52,5 +52,11 @@ def test_the_readme_curl_block_runs_as_pasted_against_the_sandbox(rt) -> None:
         assert shell.returncode == 0, err
         assert '"status":"succeeded"' in out.replace(" ", ""), out
     finally:
+        if "shell" in locals() and shell.poll() is None:
+            shell.kill()  # a long-poll still open would keep the web process from stopping
         os.killpg(box.pid, signal.SIGTERM)
-        box.wait(timeout=60)
+        try:
+            box.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(box.pid, signal.SIGKILL)  # never leave its processes behind
+            box.wait()
