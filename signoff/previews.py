@@ -15,6 +15,7 @@ import hashlib
 import json
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -36,13 +37,18 @@ def _deadline(seconds: float) -> Iterator[None]:
     def ring(_signum: int, _frame: Any) -> None:
         raise _TooSlow()
 
+    # RQ's own job timeout is an alarm in the same process: it is kept, and set again for what is left.
+    remaining, interval = signal.getitimer(signal.ITIMER_REAL)
+    started = time.monotonic()
     previous = signal.signal(signal.SIGALRM, ring)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, min(seconds, remaining) if remaining else seconds)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if remaining:
+            signal.setitimer(signal.ITIMER_REAL, max(remaining - (time.monotonic() - started), 0.001), interval)
 
 
 def _text(result: Any) -> str:

@@ -76,3 +76,22 @@ def test_a_preview_that_fails_is_shown_as_such_and_the_action_still_waits(rt, wo
     action = _previewed(rt, ticket.id)
     assert action.preview["error"].startswith("the preview failed: LookupError: no account acc_9")
     assert "Preview failed" in text_of(approval_message(sandbox, action.id).blocks)
+
+
+def test_a_preview_keeps_the_jobs_own_timeout() -> None:
+    import signal
+
+    from signoff import previews
+
+    signal.setitimer(signal.ITIMER_REAL, 100)  # as RQ's death penalty sets it in a work horse
+    previous = signal.signal(signal.SIGALRM, lambda *_: None)
+    try:
+        assert previews.run(lambda: "fine", {})["text"] == "fine"
+        left, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 90 < left <= 100  # still armed for what is left of it
+        slow = previews.run(lambda: __import__("time").sleep(2), {}, timeout=0.05)  # a preview that hangs
+        assert slow["error"] == "the preview took longer than 0.05 s"
+        assert signal.getitimer(signal.ITIMER_REAL)[0] > 90
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
