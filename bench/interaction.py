@@ -47,7 +47,7 @@ def _start(args: list[str], env: dict[str, str], ready: str, timeout: float = 60
     return process
 
 
-def _stop(process: subprocess.Popen[str]) -> None:
+def _stop(process: subprocess.Popen[Any]) -> None:
     os.killpg(process.pid, signal.SIGTERM)
     process.wait(timeout=15)
 

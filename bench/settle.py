@@ -14,7 +14,6 @@ Usage: python bench/settle.py [N] [WORKER]   WORKER: 1 forking (default), 0 Simp
 from __future__ import annotations
 
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 import redis  # noqa: E402
 
 from bench.common import private_redis, run  # noqa: E402
+from bench.interaction import _stop  # noqa: E402
 from bench.scale import counted  # noqa: E402
 
 ROUNDS = 3
@@ -53,9 +53,16 @@ def _start(args: list[str], env: dict[str, str], connection: redis.Redis) -> sub
     return process
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    os.killpg(process.pid, signal.SIGTERM)
-    process.wait(timeout=30)
+def _measured(command: list[str], env: dict[str, str], connection: redis.Redis, calls: Any, n: int,
+              warm: int = 20) -> Any:
+    """`calls(n, connection)` against a worker started for it alone (warmed first: imports, scripts)."""
+    connection.flushall()
+    worker = _start(command, env, connection)
+    try:
+        calls(warm, connection)
+        return calls(n, connection)
+    finally:
+        _stop(worker)
 
 
 def gate_calls(n: int, connection: redis.Redis) -> list[float]:
@@ -132,28 +139,15 @@ def main(n: int, fork: int) -> dict[str, Any]:
                      *([] if fork else ["--worker-class", "rq.SimpleWorker"])]
         gates, plains = [], []
         for _ in range(ROUNDS):  # alternating, so a slower moment of the machine hits both
-            connection.flushall()
-            worker = _start(ours_cmd, env, connection)
-            try:
-                gate_calls(20, connection)  # warm: imports, scripts, the catalogue entry
-                gates.append(gate_calls(n, connection))
-            finally:
-                _stop(worker)
-            connection.flushall()
-            worker = _start(plain_cmd, env, connection)
-            try:
-                plain_round_trips(20, connection)
-                plains.append(plain_round_trips(n, connection))
-            finally:
-                _stop(worker)
-        connection.flushall()
-        worker = _start(ours_cmd, env, connection)
-        try:
-            gate_calls(5, connection)
-            with counted(connection) as c:
-                gate_calls(50, connection)
-        finally:
-            _stop(worker)
+            gates.append(_measured(ours_cmd, env, connection, gate_calls, n))
+            plains.append(_measured(plain_cmd, env, connection, plain_round_trips, n))
+
+        def counted_calls(count: int, conn: redis.Redis) -> Any:
+            with counted(conn) as c:
+                gate_calls(count, conn)
+            return c
+
+        c = _measured(ours_cmd, env, connection, counted_calls, 50, warm=5)
     gate = {k: statistics.median(_percentiles(r)[k] for r in gates) for k in ("p50_ms", "p99_ms")}
     plain = {k: statistics.median(_percentiles(r)[k] for r in plains) for k in ("p50_ms", "p99_ms")}
     return {"n": n, "worker": "Worker (forking)" if fork else "SimpleWorker (--no-fork)",

@@ -74,14 +74,18 @@ def request(rt: Runtime, action_type: ActionType, params: dict[str, Any], *, age
         pipe.multi()  # explicit, as RQ expects of a caller's pipeline
         for declared in restore or []:
             rt.catalog.restore(declared, pipe)
-        rt.store.create(action, AuditEvent(action_id=action.id, step="requested", actor=f"agent:{agent}",
-                                           status_to=str(Status.RECEIVED), type=action.type,
-                                           params_after=action.params, note=reason), pipe)
-        rt.actions_queue.enqueue_call(ROUTE_JOB, args=(action.id,), job_id=route_job_id(action.id),
-                                      on_failure=ON_FAILURE, retry=_retry(action), pipeline=pipe,
-                                      result_ttl=0)
+        _record_and_route(rt, action, f"agent:{agent}", reason, pipe)
         pipe.execute()
     return action
+
+
+def _record_and_route(rt: Runtime, action: Action, actor: str, note: str, pipe: Pipeline) -> None:
+    """A new action, its `requested` audit event and its routing job, in the caller's transaction."""
+    rt.store.create(action, AuditEvent(action_id=action.id, step="requested", actor=actor,
+                                       status_to=str(Status.RECEIVED), type=action.type,
+                                       params_after=action.params, note=note), pipe)
+    rt.actions_queue.enqueue_call(ROUTE_JOB, args=(action.id,), job_id=route_job_id(action.id),
+                                  on_failure=ON_FAILURE, retry=_retry(action), pipeline=pipe, result_ttl=0)
 
 
 def apply_routing(rt: Runtime, action: Action, routing: Routing, trusted: dict[str, Any] | None = None,
@@ -384,14 +388,9 @@ def rerequest(rt: Runtime, action_id: str, *, by: str) -> Action:
                    rerequest_of=old.id)
     with rt.connection.pipeline(transaction=True) as pipe:
         pipe.multi()
-        asked = AuditEvent(action_id=again.id, step="requested", actor=by, status_to=str(Status.RECEIVED),
-                           type=again.type, params_after=again.params,
-                           note=f"asked again for {old.id}, which expired: {again.reason}")
-        rt.store.create(again, asked, pipe)
+        _record_and_route(rt, again, by, f"asked again for {old.id}, which expired: {again.reason}", pipe)
         rt.store.annotate(old.id, AuditEvent(action_id=old.id, step="rerequested", actor=by,
                                              note=f"asked again as {again.id}"), pipe=pipe)
-        rt.actions_queue.enqueue_call(ROUTE_JOB, args=(again.id,), job_id=route_job_id(again.id),
-                                      on_failure=ON_FAILURE, retry=_retry(again), pipeline=pipe, result_ttl=0)
         pipe.execute()
     return again
 

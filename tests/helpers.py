@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from signoff.models import Action, Status
@@ -68,6 +75,27 @@ def when_key_changes(rt: Runtime, key: str, check: Callable[[], Any], what: str,
         return result
     finally:
         pubsub.close()
+
+
+@contextmanager
+def sandbox_process() -> Iterator[tuple[subprocess.Popen[str], int]]:
+    """`signoff sandbox --no-agent` as a newcomer runs it, on a port of its own (its banner on stdout);
+    stopped as Ctrl-C would, and killed whole if it does not stop, so nothing of it is left behind."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    box = subprocess.Popen([sys.executable, "-m", "signoff_app.cli", "sandbox", "--no-agent", "--port", str(port)],
+                           cwd=Path(__file__).resolve().parent.parent, text=True, stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        yield box, port
+    finally:
+        os.killpg(box.pid, signal.SIGTERM)
+        try:
+            box.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(box.pid, signal.SIGKILL)
+            box.wait()
 
 
 def wait_worker_idle(rt: Runtime, pid: int, timeout: float = DEADLINE) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from signoff import Status
 from tests.actions import issue_refund
 from tests.conftest import ROOT
-from tests.helpers import wait_status
+from tests.helpers import sandbox_process, wait_status
 
 
 def signoff(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -199,22 +199,13 @@ def test_make_run_on_a_taken_port_says_so_in_one_line() -> None:
 
 
 def test_the_sandbox_prints_what_another_terminal_needs_to_reach_its_slack(rt) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    box = subprocess.Popen([sys.executable, "-m", "signoff_app.cli", "sandbox", "--no-agent", "--port", str(port)],
-                           cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                           start_new_session=True)
-    try:
+    with sandbox_process() as (box, _port):
         assert box.stdout is not None
         exports = next(line for line in box.stdout if line.strip().startswith("export "))  # blocks on its output
         env = dict(pair.split("=", 1) for pair in exports.split()[1:])
         sent = subprocess.run([sys.executable, "-m", "signoff_app.cli", "digest", "--team", "support-leads"], cwd=ROOT,
                               env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
         assert sent.returncode == 0 and "sent to" in sent.stdout, sent.stderr
-    finally:
-        os.killpg(box.pid, signal.SIGTERM)
-        box.wait(timeout=30)
 
 
 def test_ctrl_c_stops_signoff_up_quietly_and_in_order() -> None:

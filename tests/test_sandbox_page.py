@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -46,6 +47,18 @@ def page(browser: Any, sandbox: Any, bot: Any) -> Iterator[Any]:
     opened.goto(sandbox.url)
     yield opened
     context.close()
+
+
+@contextmanager
+def _opened(browser: Any, sandbox: Any, width: int) -> Iterator[Any]:
+    """The sandbox in a fresh browser context `width` pixels wide (a phone below 800, as phones are)."""
+    context = browser.new_context(viewport={"width": width, "height": 844}, is_mobile=width < 800)
+    try:
+        opened = context.new_page()
+        opened.goto(sandbox.url)
+        yield opened
+    finally:
+        context.close()
 
 
 def _message(page: Any, action_id: str) -> Any:
@@ -172,10 +185,7 @@ def test_a_phone_sees_everything_without_scrolling_sideways(rt: Any, browser: An
                                                            demo_worker: Any) -> None:
     from playwright.sync_api import expect
 
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
-    phone = context.new_page()
-    phone.goto(sandbox.url)
-    try:
+    with _opened(browser, sandbox, 390) as phone:
         ticket = send_email.request(to="sarah@client.com", subject="x" * 300, body="y" * 2000,
                                     agent="support-bot", reason="z" * 500)
         message = _message(phone, ticket.id)
@@ -194,18 +204,13 @@ def test_a_phone_sees_everything_without_scrolling_sideways(rt: Any, browser: An
         expect(phone.locator("nav")).to_be_visible()  # ...and comes back on demand
         phone.locator("nav button.channel", has_text="approvals").click()
         expect(phone.locator("nav")).to_be_hidden()
-    finally:
-        context.close()
 
 
 def test_on_a_phone_line_breaks_stay_and_the_more_menu_stays_on_screen(rt: Any, browser: Any, sandbox: Any, bot: Any,
                                                                        demo_worker: Any) -> None:
     from playwright.sync_api import expect
 
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
-    phone = context.new_page()
-    phone.goto(sandbox.url)
-    try:
+    with _opened(browser, sandbox, 390) as phone:
         ticket = send_email.request(to="sarah@client.com", subject="Your refund",
                                     body="Hi Sarah,\n\nThe refund went through.\n\nBest, Sam", agent="support-bot",
                                     reason="She asked twice")
@@ -221,8 +226,6 @@ def test_on_a_phone_line_breaks_stay_and_the_more_menu_stays_on_screen(rt: Any, 
         for i in range(items.count()):
             box = items.nth(i).bounding_box()
             assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, items.nth(i).inner_text()
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
@@ -234,10 +237,7 @@ def test_extend_on_the_page_gives_more_time_within_reach(rt: Any, browser: Any, 
     from tests.test_before_it_lapses import POLICY
 
     workers.start(extra_env=slack_env, policy=policy_file(POLICY))
-    context = browser.new_context(viewport={"width": width, "height": 844}, is_mobile=width < 800)
-    screen = context.new_page()
-    screen.goto(sandbox.url)
-    try:
+    with _opened(browser, sandbox, width) as screen:
         ticket = send_email.request(to="sarah@client.com", subject="Renewal", body="Terms", agent="sales-bot",
                                     reason="She asked")
         message = _message(screen, ticket.id)
@@ -250,8 +250,6 @@ def test_extend_on_the_page_gives_more_time_within_reach(rt: Any, browser: Any, 
         expect(message).to_contain_text("extended 1 of 1")
         expect(message.get_by_role("button", name="Extend 1h")).to_have_count(0)
         assert rt.store.get(ticket.id).waiting.deadline_at - before == timedelta(hours=1)
-    finally:
-        context.close()
 
 
 @pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
@@ -262,10 +260,7 @@ def test_a_typed_confirmation_on_the_page(rt: Any, browser: Any, sandbox: Any, b
     from tests.test_friction import TYPED
 
     workers.start(extra_env=slack_env, policy=policy_file(TYPED))
-    context = browser.new_context(viewport={"width": width, "height": 844}, is_mobile=width < 800)
-    screen = context.new_page()
-    screen.goto(sandbox.url)
-    try:
+    with _opened(browser, sandbox, width) as screen:
         ticket = _refund()
         message = _message(screen, ticket.id)
         message.get_by_role("button", name="Approve").click()
@@ -281,8 +276,6 @@ def test_a_typed_confirmation_on_the_page(rt: Any, browser: Any, sandbox: Any, b
         dialog.locator('[data-submit="yes"]').click()
         expect(dialog).to_be_hidden()
         expect(message).to_contain_text("Approved by @alice")
-    finally:
-        context.close()
 
 
 def test_a_modal_does_not_come_back_after_a_reload(rt: Any, page: Any, demo_worker: Any) -> None:

@@ -116,7 +116,8 @@ def run_action(action_id: str) -> str:
 
 
 def _kwargs(local: registry.LocalAction, params: dict[str, Any]) -> dict[str, Any]:
-    """The parameters as the function declared them (Decimal, datetime...), from the worker's own schema."""
+    """The parameters as the function declared them (Decimal, datetime...), from the worker's own schema:
+    attributes, not a JSON dump. The same for the action's function and its preview."""
     validated = local.params_model.model_validate(params)
     return {name: getattr(validated, name) for name in type(validated).model_fields}
 
@@ -190,11 +191,9 @@ def _run(rt: Runtime, action: Action) -> str:
     if local is None:
         raise LookupError(_NO_FUNCTION.format(type=action.type))
     try:
-        validated = local.params_model.model_validate(action.params)
+        kwargs = _kwargs(local, action.params)
     except ValidationError as invalid:
         raise ValueError(f"the parameters no longer fit {action.type}: {invalid.errors()[0]['msg']}") from None
-    # Attributes, not a JSON dump: the function gets the types it declared (Decimal, datetime...).
-    kwargs: dict[str, Any] = {name: getattr(validated, name) for name in type(validated).model_fields}
     if local.takes_idempotency_key:
         kwargs[IDEMPOTENCY_PARAM] = action.idempotency_key
     result = local.func(**kwargs)  # an exception goes to on_job_failure through RQ
