@@ -1,6 +1,8 @@
-"""Who may decide an action: the rule's approvers, else the members of the channel it was posted in.
+"""Who may decide an action: the rule's approvers (and, for one who is away, their delegate), else the
+members of the channel it was posted in.
 
-Nobody decides their own action: not its agent's registered owner, not the person who submitted it.
+Nobody decides their own action: not its agent's registered owner, not the person who submitted it, and
+no delegate stands in for either.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from collections.abc import Callable
 
 from slack_sdk import WebClient
 
-from signoff.models import Action
+from signoff.away import Absences
+from signoff.models import Action, person
 
 CACHE_SECONDS = 60.0
 
@@ -45,11 +48,13 @@ class MembershipCache:
         return self._cached(f"channel:{channel_id}", fetch)
 
 
-def refusal(action: Action, user_id: str, members: MembershipCache, clicked_in: str | None = None) -> str | None:
+def refusal(action: Action, user_id: str, members: MembershipCache, clicked_in: str | None = None,
+            absences: Absences | None = None) -> str | None:
     """Why this Slack user may not decide this action, or None if they may.
 
     `clicked_in` is the channel of the message clicked (Slack signs it): it stands for the approval
-    channel when the post's own record was lost (a Redis outage right after posting)."""
+    channel when the post's own record was lost (a Redis outage right after posting). `absences`: who is
+    away, so that their delegates may decide for them."""
     me = f"slack:{user_id}"
     if user_id == action.owner or me == action.owner:
         return "You own the agent that asked for this, so you can't decide it. Someone else has to."
@@ -60,6 +65,11 @@ def refusal(action: Action, user_id: str, members: MembershipCache, clicked_in: 
     if users or groups:
         if user_id in users or any(user_id in members.group(g) for g in groups):
             return None
+        if stands_for(action, user_id, absences):
+            return None
+        if absences is not None and (absent := absences.stands_in_for(user_id, users)) and not _delegation(action):
+            return (f"You can't decide this action for <@{absent[0]}>: rule *{action.rule}* lets only its own "
+                    "approvers decide, not their delegates.")
         named = [f"<@{u}>" for u in users] + [f"<!subteam^{g}>" for g in groups]
         return f"You can't decide this action: rule *{action.rule}* lets only {', '.join(named)} decide it."
     channel = action.slack.get("channel") or clicked_in
@@ -75,3 +85,18 @@ def via(action: Action, user_id: str, members: MembershipCache) -> str | None:
     if user_id in approvers.get("users", []):
         return None
     return next((f"group:{g}" for g in approvers.get("groups", []) if user_id in members.group(g)), None)
+
+
+def _delegation(action: Action) -> bool:
+    # The rule as the worker recorded it, for the reviewer's sake; the door checks its own policy's rule.
+    return action.waiting is None or action.waiting.delegation
+
+
+def stands_for(action: Action, user_id: str, absences: Absences | None) -> str | None:
+    """The away approver this user decides for as their delegate, where the rule names them and allows
+    delegation; None where the user is an approver themselves (they decide as themselves)."""
+    users = (action.approvers or {}).get("users", [])
+    if absences is None or user_id in users or not _delegation(action):
+        return None
+    own = {person(action.owner), person(action.submitted_by)}
+    return next((u for u in absences.stands_in_for(user_id, users) if u not in own), None)

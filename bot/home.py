@@ -8,9 +8,9 @@ from typing import Any, cast
 
 from slack_sdk import WebClient
 
-from bot.authz import MembershipCache, refusal
+from bot.authz import MembershipCache, refusal, stands_for
 from bot.views.home import PAGE_SIZE, Home, home_view
-from signoff import allowances
+from signoff import allowances, away
 from signoff.keys import PREFIX
 from signoff.models import Status, person, utcnow
 from signoff.runtime import Runtime
@@ -41,15 +41,19 @@ def _health(rt: Runtime) -> dict[str, Any]:
 
 def build(rt: Runtime, members: MembershipCache, user: str, page: int = 0) -> Home:
     pending = rt.store.newest(Status.PENDING_APPROVAL, limit=SCANNED)
-    mine = [a for a in reversed(pending) if refusal(a, user, members) is None]  # oldest first
+    absences = away.absences(rt)
+    mine = [a for a in reversed(pending) if refusal(a, user, members, absences=absences) is None]  # oldest first
     pages = max((len(mine) + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     page = min(max(page, 0), pages - 1)
     health = _health(rt)
     week = next((r for r in health["week"]["reviewers"] if person(r["reviewer"]) == person(user)), None)
     admin = user in rt.policy.admins
-    return Home(user=user, waiting=mine[page * PAGE_SIZE:(page + 1) * PAGE_SIZE], total_waiting=len(mine), page=page,
+    shown = mine[page * PAGE_SIZE:(page + 1) * PAGE_SIZE]
+    standing_for = {a.id: found for a in shown if (found := stands_for(a, user, absences))}
+    return Home(user=user, waiting=shown, total_waiting=len(mine), page=page,
                 allowances=allowances.with_uses(rt, allowances.mine(rt, user)), week=week,
-                warnings=[Warning(**w) for w in health["warnings"]] if admin else None)
+                warnings=[Warning(**w) for w in health["warnings"]] if admin else None,
+                absences=absences, standing_for=standing_for)
 
 
 def publish(rt: Runtime, client: WebClient, members: MembershipCache, user: str, page: int | None = None) -> None:

@@ -176,6 +176,9 @@ class Rule(_Strict):
     # before a yes counts; a yes given within `min_review_seconds` of the request's posting is refused.
     confirm: Literal["typed"] | None = None
     min_review_seconds: int | None = Field(default=None, ge=1, le=3600)
+    # While an approver it names is away, their delegate may decide for them; `false` keeps it to the
+    # approvers themselves (money rules, say): the others are asked instead.
+    delegation: bool = True
     outside_hours: Hours | None = None
     freezes: list[Freeze] = Field(default_factory=list)
 

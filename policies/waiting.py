@@ -28,6 +28,7 @@ class Waiting(BaseModel):
     remind_every: float | None = None
     chain: list[WaitLevel] = Field(default_factory=list)
     level: int = 0  # the chain's current level, from 0
+    escalated_because: str | None = None  # why it moved to this level, where not the last one's silence
     quorum: int = 1
     warn_before: float | None = None  # seconds before the deadline that its warning goes out
     extend_by: float | None = None  # what one Extend adds; None: it cannot be extended
@@ -36,6 +37,7 @@ class Waiting(BaseModel):
     confirm: str | None = None  # "typed": a yes counts once the reviewer has typed the confirmation
     min_review_seconds: float | None = None  # a yes this soon after the request was posted is refused
     allow_similar: bool = False  # the rule lets a reviewer "approve and allow similar" (an allowance)
+    delegation: bool = True  # an away approver's delegate may decide for them
 
     def approvers_now(self) -> dict[str, list[str]]:
         """Everyone asked so far: a level that escalated may still decide."""
@@ -61,7 +63,7 @@ def waiting_for(policy: Policy, rule: Rule, now: datetime) -> Waiting:
                    extend_by=None if chain else rule.extend_by or policy.defaults.extend_by,
                    max_extensions=rule.max_extensions if rule.max_extensions is not None
                    else policy.defaults.max_extensions,
-                   confirm=rule.confirm, min_review_seconds=rule.min_review_seconds)
+                   confirm=rule.confirm, min_review_seconds=rule.min_review_seconds, delegation=rule.delegation)
 
 
 def _within(hours: Hours, now: datetime) -> bool:

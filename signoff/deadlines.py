@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from redis.exceptions import WatchError
 
-from signoff import door, lifecycle, notify, resumption, timers
+from signoff import away, door, lifecycle, notify, resumption, timers
 from signoff.door import DEADLINE_ACTOR
 from signoff.errors import ActionNotFound, SignoffError
 from signoff.keys import action_key
@@ -60,19 +60,25 @@ def escalate(rt: Runtime, action_id: str, level: int) -> Action | None:
                 return None
             if level >= len(waiting.chain):
                 return expire(rt, action_id)
-            raised = waiting.model_copy(update={"level": level})
-            asked = ", ".join([*raised.chain[level].users, *raised.chain[level].groups])
+            silent = f"level {level} did not answer within {waiting.chain[level - 1].after:g}s"
+            raised = waiting.model_copy(update={"level": level, "escalated_because": None})
+            # Where everyone at the level it reaches is away, the next one is asked at once.
+            raised = away.past_absent_levels(raised, away.absences(rt))
+            now_at = raised.chain[raised.level]
+            asked = ", ".join([*now_at.users, *now_at.groups])
+            because = f"; {raised.escalated_because.lower()}" if raised.escalated_because else ""
+            if because:
+                raised.escalated_because = f"Level {level} did not answer in time{because}"
             pipe.multi()
             rt.store.annotate(action_id, waiting=raised, approvers=raised.approvers_now(), pipe=pipe,
                               event=AuditEvent(action_id=action_id, step="escalated", actor=DEADLINE_ACTOR,
-                                               note=f"level {level} did not answer within "
-                                                    f"{waiting.chain[level - 1].after:g}s; now asking {asked}"))
+                                               note=f"{silent}{because}; now asking {asked}"))
             try:
                 pipe.execute()
                 break
             except WatchError:
                 continue  # it changed meanwhile (the other firing, a vote, its message): read it again
-    timers.escalation(rt, action_id, after=raised.chain[level].after)
+    timers.escalation(rt, action_id, after=raised.chain[raised.level].after)
     escalated = rt.store.get(action_id)
     notify.escalated(rt, escalated)
     return escalated

@@ -76,6 +76,7 @@ class Requirement:
     on_expiry: str
     allowances: bool
     confirm: str | None = None  # "typed": each counted vote must carry the typed confirmation
+    delegation: bool = True  # a vote cast for an away approver by their delegate may count
 
     @property
     def names_approvers(self) -> bool:
@@ -83,7 +84,12 @@ class Requirement:
 
     def allows(self, vote: dict[str, str]) -> bool:
         """Whether this vote's person is one the rule lets decide. A group member is vouched for by the
-        keyed process that signed the vote, which asked Slack; the group must still be the rule's."""
+        keyed process that signed the vote, which asked Slack; the group must still be the rule's. So is a
+        delegate, by the signed away record it read: the one they stand in for must be one the rule names,
+        and the rule must allow delegation."""
+        stands_for = vote.get("for")
+        if stands_for:
+            return self.delegation and stands_for in self.users
         if not self.names_approvers:
             return True
         via = vote.get("via", "")
@@ -103,7 +109,8 @@ def requirement(policy: Policy, subject: Subject) -> Requirement:
     return Requirement(rule=rule.name, mode=rule.mode, held_because=verdict.hold_because, quorum=rule.approvals,
                        users=frozenset(users), groups=frozenset(groups),
                        on_expiry=rule.on_expiry or policy.defaults.on_expiry,
-                       allowances=rule.allows_allowances and not policy.approve_everything, confirm=rule.confirm)
+                       allowances=rule.allows_allowances and not policy.approve_everything, confirm=rule.confirm,
+                       delegation=rule.delegation)
 
 
 def required(rt: Runtime, action: Action) -> Requirement:
@@ -143,8 +150,9 @@ def _approval_fields(action: Action) -> dict[str, Any]:
             "preview": (action.preview or {}).get("digest", "")}
 
 
-def _vote_fields(action: Action, by: str, via: str, typed: str = "") -> dict[str, Any]:
-    return {**identity(action), "vote": by, "via": via, "typed": typed}
+def _vote_fields(action: Action, by: str, via: str, typed: str = "", stands_for: str = "") -> dict[str, Any]:
+    # `for` only where a delegate voted: votes signed before delegation existed still verify.
+    return {**identity(action), "vote": by, "via": via, "typed": typed, **({"for": stands_for} if stands_for else {})}
 
 
 def _permit_fields(action: Action) -> dict[str, Any]:
@@ -152,22 +160,27 @@ def _permit_fields(action: Action) -> dict[str, Any]:
     return {**identity(action), "nonce": action.nonce, "by": action.decided_by or "", "outright": action.outright}
 
 
-def vote(rt: Runtime, action: Action, by: str, via: str | None = None, typed: str | None = None) -> dict[str, str]:
-    """One person's signed yes to `action` as it stands (its version and parameters)."""
+def vote(rt: Runtime, action: Action, by: str, via: str | None = None, typed: str | None = None,
+         stands_for: str | None = None) -> dict[str, str]:
+    """One person's signed yes to `action` as it stands (its version and parameters). `stands_for`: the
+    away approver this person is the delegate of, as the caller read it from a signed away record."""
     who = person(by) or by
+    stands_for = person(stands_for) or ""
     cast_vote = {"by": who, "at": utcnow().isoformat(), "sig": signing.sign(
-        rt.require_decision_key(), _vote_fields(action, who, via or "", typed or ""))}
+        rt.require_decision_key(), _vote_fields(action, who, via or "", typed or "", stands_for))}
     if via:
         cast_vote["via"] = via
     if typed:
         cast_vote["typed"] = typed  # what they typed, signed with their yes: the door checks it again
+    if stands_for:
+        cast_vote["for"] = stands_for
     return cast_vote
 
 
 def vote_verifies(rt: Runtime, action: Action, cast_vote: dict[str, str]) -> bool:
     return signing.verifies(rt.require_decision_key(), cast_vote.get("sig"),
                             _vote_fields(action, cast_vote.get("by", ""), cast_vote.get("via", ""),
-                                         cast_vote.get("typed", "")))
+                                         cast_vote.get("typed", ""), cast_vote.get("for", "")))
 
 
 def verified_people(rt: Runtime, action: Action) -> set[str]:
@@ -225,7 +238,10 @@ def refusals(rt: Runtime, action: Action, now: datetime | None = None) -> list[s
             return [f"rule {need.rule} does not let it run without a person's approval"]
         return []
     owner, submitter = person(mine.owner), person(action.submitted_by)
+    # People, not roles: a delegate who also votes as themselves is one person. Nobody stands in for the
+    # agent's owner or the submitter either.
     counted = {v["by"] for v in action.votes if vote_verifies(rt, action, v) and need.allows(v)
+               and (not v.get("for") or v["for"] not in (owner, submitter))
                and (need.confirm != "typed" or confirmation.matches(action, v.get("typed")))} - {owner, submitter}
     if len(counted) < need.quorum:
         return [f"rule {need.rule} needs {need.quorum} approval(s) from people it allows; {len(counted)} verify"]
@@ -255,7 +271,8 @@ def hold(rt: Runtime, action: Action, why: str) -> Action:
     text = f"an approval was refused before it ran ({why}); a person must decide"
     held = rt.store.transition(
         action.id, Status.PENDING_APPROVAL, allowed_from={Status.APPROVED},
-        changes={"decided_by": None, "decided_at": None, "signature": None, "nonce": None, "permit": None,
+        changes={"decided_by": None, "decided_at": None, "decided_for": None, "signature": None, "nonce": None,
+                 "permit": None,
                  "votes": [], "version": action.version + 1, "risk": [*action.risk, text]},
         event=AuditEvent(action_id=action.id, step="approval_refused", actor="signoff:door", type=action.type,
                          note=text),

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import cast
 
+from signoff import away
 from signoff.keys import PREFIX
 from signoff.models import Action
 from signoff.runtime import Runtime
@@ -29,12 +30,14 @@ def viewers(rt: Runtime) -> set[str]:
 
 
 def concerned(rt: Runtime, action: Action) -> list[str]:
-    """Who has a Home tab that shows this action: its named approvers, or (for a channel's members or a
-    user group, unknown here) everyone with a Home tab."""
+    """Who has a Home tab that shows this action: its named approvers and the delegates of those away, or
+    (for a channel's members or a user group, unknown here) everyone with a Home tab."""
     seen = viewers(rt)
     approvers = action.approvers or {}
     if approvers.get("users") and not approvers.get("groups"):
-        return sorted(u for u in approvers["users"] if u in seen)
+        absences = away.absences(rt)
+        users = {*approvers["users"], *(d for u in approvers["users"] if (d := absences.delegate_of(u)))}
+        return sorted(u for u in users if u in seen)
     return sorted(seen)
 
 

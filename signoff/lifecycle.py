@@ -19,7 +19,7 @@ from rq import Callback, Retry
 
 from policies.routing import Routing
 from policies.subject import Subject
-from signoff import allowances, confirmation, door, notify, resumption, timers
+from signoff import allowances, away, confirmation, door, notify, resumption, timers
 from signoff.catalog import ActionType
 from signoff.door import DEADLINE_ACTOR
 from signoff.errors import InvalidParams, NotAllowed, SignoffError, TransitionRefused
@@ -99,6 +99,8 @@ def apply_routing(rt: Runtime, action: Action, routing: Routing, trusted: dict[s
     action = action.model_copy(update=trusted or {})
     approvers = routing.rule.approvers.model_dump() if routing.rule.approvers else None
     if routing.waiting and routing.waiting.chain:
+        # A level whose approvers are all away is passed at once: the first level with someone there is asked.
+        routing.waiting = away.past_absent_levels(routing.waiting, away.absences(rt))
         approvers = routing.waiting.approvers_now()
     changes: dict[str, Any] = {
         **(trusted or {}), "mode": routing.mode, "rule": routing.rule.name, "risk": routing.risk,
@@ -108,11 +110,15 @@ def apply_routing(rt: Runtime, action: Action, routing: Routing, trusted: dict[s
     if routing.hold:
         if routing.waiting:
             timers.schedule(rt, action.id, routing.waiting)
+        waiting = routing.waiting
+        passed = [f"{waiting.escalated_because}: asking level {waiting.level + 1}"] if waiting and \
+            waiting.escalated_because else []
         return rt.store.transition(
             action.id, Status.PENDING_APPROVAL, allowed_from={Status.RECEIVED}, changes=changes,
             event=AuditEvent(action_id=action.id, step="held", actor=f"policy:{routing.rule.name}",
                              rule=routing.rule.name, type=action.type,
-                             note="; ".join(routing.risk) or None),  # the rule says why, unless a risk does
+                             # the rule says why, unless a risk does; and which levels it passed at once
+                             note="; ".join([*routing.risk, *passed]) or None),
         )
     if routing.mode == Mode.POST_HOC:
         changes["review"] = Review.PENDING
@@ -160,7 +166,7 @@ class NotConfirmed(SignoffError):
 def decide(rt: Runtime, action_id: str, decision: Decision, *, by: str, params: dict[str, Any] | None = None,
            note: str | None = None, version: int | None = None, batch: str | None = None,
            current: Action | None = None, follow_up: bool = True, via: str | None = None,
-           typed: str | None = None) -> Action:
+           typed: str | None = None, stands_for: str | None = None) -> Action:
     """A person's decision. Exactly one decision wins; the others get TransitionRefused.
 
     `batch` names the batch decision this one is part of, for the audit log. Nobody decides (or
@@ -171,13 +177,17 @@ def decide(rt: Runtime, action_id: str, decision: Decision, *, by: str, params: 
 
     Every yes is a signed vote (see signoff.door); the quorum counts distinct people whose votes verify.
     `typed`: the confirmation a rule with `confirm: typed` asks for (see signoff.confirmation).
+    `stands_for`: the away approver whose delegate `by` is (see signoff.away); the audit log and the
+    message say "by @bob for @alice (away)", and the door counts it only where the rule allows delegation.
     """
     rt.require_decision_key()  # an agent holding only Redis credentials cannot decide
     # `current` saves a read where the caller has just read the action; the transition checks it anyway.
     current = current if current is not None and current.id == action_id else rt.store.get(action_id)
     _refuse_own(current, by)
+    if stands_for:
+        _refuse_own(current, stands_for)  # a delegate has the checks of the person they stand in for
     if decision == "reject":
-        rejected = _reject(rt, current, by=by, note=note, version=version, batch=batch)
+        rejected = _reject(rt, current, by=by, note=note, version=version, batch=batch, stands_for=stands_for)
         return _followed(rt, rejected, follow_up)
     quorum = current.waiting.quorum if current.waiting else 1
     if by != DEADLINE_ACTOR and current.waiting is not None and current.waiting.confirm == "typed":
@@ -195,8 +205,9 @@ def decide(rt: Runtime, action_id: str, decision: Decision, *, by: str, params: 
             raise SignoffError(f"this action needs {quorum} approvals, so it cannot be edited on approval: "
                                "reject it with a note and let the agent ask again")
         try:
-            rt.store.vote(action_id, door.vote(rt, current, by, via, typed), expect_version=version, event=AuditEvent(
-                action_id=action_id, step="voted", actor=by, note=note, type=current.type, batch=batch))
+            rt.store.vote(action_id, door.vote(rt, current, by, via, typed, stands_for), expect_version=version,
+                          event=AuditEvent(action_id=action_id, step="voted", actor=by, note=note, type=current.type,
+                                           batch=batch, on_behalf_of=person(stands_for)))
         except AlreadyVoted as again:
             raise again.with_quorum(quorum) from None
         current = rt.store.get(action_id)  # with every vote, for what the approval returns
@@ -205,10 +216,10 @@ def decide(rt: Runtime, action_id: str, decision: Decision, *, by: str, params: 
             # The message shows each approval as it comes.
             return _followed(rt, current, follow_up)
         approved = _approve(rt, current, by=by, params=None, note=note or f"{people} of {quorum} approvals",
-                            version=version, batch=batch, via=via, voted=True, typed=typed)
+                            version=version, batch=batch, via=via, voted=True, typed=typed, stands_for=stands_for)
         return _followed(rt, approved, follow_up)
     approved = _approve(rt, current, by=by, params=params, note=note, version=version, batch=batch, via=via,
-                        typed=typed)
+                        typed=typed, stands_for=stands_for)
     return _followed(rt, approved, follow_up)
 
 
@@ -233,21 +244,23 @@ def follow_up(rt: Runtime, decided: Action) -> None:
 
 
 def _reject(rt: Runtime, current: Action, *, by: str, note: str | None, version: int | None,
-            batch: str | None) -> Action:
+            batch: str | None, stands_for: str | None = None) -> Action:
     action_id = current.id
     signature = door.rejection_signature(rt, current, by)
     rejected = rt.store.transition(
         action_id, Status.REJECTED, allowed_from=DECIDABLE, expect_version=version, current=current,
-        changes={"decided_by": by, "decided_at": utcnow(), "note": note, "signature": signature},
-        event=AuditEvent(action_id=action_id, step="rejected", actor=by, note=note, batch=batch),
+        changes={"decided_by": by, "decided_at": utcnow(), "note": note, "signature": signature,
+                 "decided_for": person(stands_for)},
+        event=AuditEvent(action_id=action_id, step="rejected", actor=by, note=note, batch=batch,
+                         on_behalf_of=person(stands_for)),
     )
     return rejected
 
 
 def _approve(rt: Runtime, current: Action, *, by: str, params: dict[str, Any] | None, note: str | None,
              version: int | None, batch: str | None, via: str | None, voted: bool = False,
-             typed: str | None = None) -> Action:
-    changes: dict[str, Any] = {"note": note}
+             typed: str | None = None, stands_for: str | None = None) -> Action:
+    changes: dict[str, Any] = {"note": note, "decided_for": person(stands_for)}
     params_after = None
     if params is not None:
         edited = edit_params(rt, current, params)
@@ -261,13 +274,13 @@ def _approve(rt: Runtime, current: Action, *, by: str, params: dict[str, Any] | 
     elif voted:  # a quorum: the votes cast so far that verify
         votes = [v for v in current.votes if door.vote_verifies(rt, current, v)]
     else:
-        votes = [door.vote(rt, final, by, via, typed)]
+        votes = [door.vote(rt, final, by, via, typed, stands_for)]
     changes.update(door.approval(rt, final, by, votes=votes))
     approved = rt.store.transition(
         current.id, Status.APPROVED, allowed_from=DECIDABLE, changes=changes, current=current,
         expect_version=current.version if version is None else version,
         event=AuditEvent(action_id=current.id, step="edited_and_approved" if params_after else "approved",
-                         actor=by, note=note, type=current.type, batch=batch,
+                         actor=by, note=note, type=current.type, batch=batch, on_behalf_of=person(stands_for),
                          params_before=current.params if params_after else None, params_after=params_after),
     )
     return approved

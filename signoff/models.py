@@ -85,6 +85,7 @@ class Action(BaseModel):
     updated_at: datetime = Field(default_factory=utcnow)
     decided_by: str | None = None
     decided_at: datetime | None = None
+    decided_for: str | None = None  # the away approver whose delegate decided (told; the signed vote binds it)
     # The decision that lets it run, signed (see signoff.door): HMAC over everything that decides what
     # runs; `nonce` is consumed once by the run's start; `permit` lets a process without the key run it.
     signature: str | None = None
@@ -139,6 +140,7 @@ class Outcome(BaseModel):
     error: str | None = None
     decided_by: str | None = None
     decided_at: datetime | None = None
+    decided_for: str | None = None  # the away approver a delegate decided for
     params: dict[str, Any]
     note: str | None = None
 
@@ -151,6 +153,7 @@ class Outcome(BaseModel):
             error=action.error,
             decided_by=action.decided_by,
             decided_at=action.decided_at,
+            decided_for=action.decided_for,
             params=action.params,
             note=action.note,
         )
@@ -173,4 +176,5 @@ class AuditEvent(BaseModel):
     result: Any = None
     error: str | None = None
     batch: str | None = None  # set when the decision was part of a batch decision
+    on_behalf_of: str | None = None  # the away approver a delegate decided for
     id: str | None = None  # the stream entry's id, once written

@@ -56,7 +56,7 @@ def schedule(rt: Runtime, action_id: str, waiting: Waiting) -> None:
     """
     now = utcnow()
     if waiting.chain:
-        _plan(rt, "escalate", action_id, now + timedelta(seconds=waiting.chain[0].after))
+        _plan(rt, "escalate", action_id, now + timedelta(seconds=waiting.chain[waiting.level].after))
     else:
         deadline(rt, action_id, waiting)
     if waiting.remind_every:

@@ -31,7 +31,7 @@ from signoff.models import Outcome, Status
 from signoff.runtime import SLACK_QUEUE, Runtime
 from signoff.sdk import Signoff
 from signoff.signing import MissingDecisionKey, decision_key, public_key_text
-from signoff_app import cli_acl, cli_format, cli_health, health_check, hook, hook_install
+from signoff_app import cli_acl, cli_away, cli_format, cli_health, health_check, hook, hook_install
 from workers.job_class import JOB_MODULES
 from workers.scheduler import run_scheduler
 from workers.worker import recover_abandoned, run_worker
@@ -547,7 +547,8 @@ def build_parser() -> argparse.ArgumentParser:
     t = tsub.add_parser("revoke", help="revoke a token by its id")
     t.add_argument("id", help="the token's id (`signoff agents token list`)")
     t.set_defaults(func=cmd_token_revoke)
-    extra_json = [token, *tsub.choices.values(), *cli_health.add_commands(sub, psub, _since)]
+    extra_json = [token, *tsub.choices.values(), *cli_health.add_commands(sub, psub, _since),
+                  *cli_away.add_command(sub)]
 
     p = sub.add_parser("hook", help="a coding agent's pre-tool hook, answered by policy and people")
     hsub = p.add_subparsers(dest="hook_command", required=True, metavar="AGENT")

@@ -72,7 +72,8 @@ def action_detail(action: Action, full: bool = False) -> str:
         lines.append("  edited from:")
         lines += [f"    {k}: {_value(json.dumps(v), full)}" for k, v in action.original_params.items()]
     if action.decided_by:
-        lines.append(f"  decided by: {action.decided_by} at {_when(action.decided_at)}")
+        stood_in = f" for {action.decided_for} (away)" if action.decided_for else ""
+        lines.append(f"  decided by: {action.decided_by}{stood_in} at {_when(action.decided_at)}")
     if action.note:
         lines.append(f"  note:       {_value(action.note, full)}")
     if action.result is not None:
@@ -85,7 +86,8 @@ def action_detail(action: Action, full: bool = False) -> str:
 def outcome_text(outcome: Outcome) -> str:
     text = f"{outcome.id}: {outcome.status}"
     if outcome.decided_by:
-        text += f" (decided by {outcome.decided_by})"
+        text += f" (decided by {outcome.decided_by}" + (f" for {outcome.decided_for} (away)"
+                                                         if outcome.decided_for else "") + ")"
     if outcome.note:
         text += f" - {outcome.note}"
     if outcome.error:

@@ -20,11 +20,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.client import web_client
-from bot.views.approval import approval_blocks, fallback_text, mentions, run_outcome_text
+from bot.views.approval import approval_blocks, delegation, fallback_text, mentions, run_outcome_text
 from bot.views.batch import batch_blocks
 from bot.views.batch import fallback as batch_fallback
 from bot.views.text import when
-from signoff import metrics
+from signoff import away, metrics
 from signoff.batches import Batches
 from signoff.job_runtime import job_runtime
 from signoff.jobs import signoff_job
@@ -65,10 +65,11 @@ def _client() -> WebClient:
     return _web_client(not _on_the_spot.get())
 
 
-def _destination(action: Action, client: WebClient, default_channel: str) -> str:
+def _destination(action: Action, client: WebClient, default_channel: str, absences: away.Absences) -> str:
     if action.channel:
         return action.channel
-    users = (action.approvers or {}).get("users", [])
+    # Nobody away is in the conversation: their delegates are. With everyone away, the channel says so.
+    users = absences.asked((action.approvers or {}).get("users", []), delegation(action))
     escalates = bool(action.waiting and action.waiting.chain)  # later levels must see the same message
     if users and not escalates:  # a rule that names people and no channel asks them in a direct message
         return str(client.conversations_open(users=",".join(users))["channel"]["id"])
@@ -133,8 +134,9 @@ def post_approval_request(action_id: str, current: Action | None = None) -> str 
     if action.status != Status.PENDING_APPROVAL or action.slack.get("ts"):
         return None  # decided before it reached Slack, or already posted
     client = _client()
+    absences = away.absences(rt)
     channel = _slack_call(action_id, "conversations.open",
-                          lambda: _destination(action, client, rt.settings.approval_channel))
+                          lambda: _destination(action, client, rt.settings.approval_channel, absences))
     attempts = int(action.slack.get("attempts", "0")) + 1
     # Counted before the call: whatever happens next, the sweep knows this action has not reached Slack.
     rt.store.annotate(action_id, slack={"attempts": str(attempts), "next_at": f"{time.time() + backoff(attempts):.0f}"})
@@ -142,7 +144,7 @@ def post_approval_request(action_id: str, current: Action | None = None) -> str 
                          lambda: _already_posted(rt, client, channel, action)) if attempts > 1 else None
     if posted is None:
         reply = _slack_call(action_id, "chat.postMessage", lambda: client.chat_postMessage(
-            channel=channel, text=fallback_text(action), blocks=approval_blocks(action), unfurl_links=False,
+            channel=channel, text=fallback_text(action), blocks=approval_blocks(action, absences), unfurl_links=False,
             unfurl_media=False, metadata={"event_type": MARKER, "event_payload": {"action_id": action_id}}))
         posted = {"channel": str(reply["channel"]), "ts": str(reply["ts"])}
     status = rt.store.annotate(action_id, slack=posted, in_slack=True)
@@ -165,9 +167,10 @@ def update_approval_message(action_id: str) -> None:
 
 def _show(action: Action) -> None:
     client = _client()
+    absences = away.absences(job_runtime()) if action.status == Status.PENDING_APPROVAL else None
     _slack_call(action.id, "chat.update", lambda: client.chat_update(
         channel=action.slack["channel"], ts=action.slack["ts"], text=fallback_text(action),
-        blocks=approval_blocks(action)))
+        blocks=approval_blocks(action, absences)))
 
 
 @signoff_job
@@ -191,7 +194,7 @@ def post_batch(batch_id: str) -> str | None:
         return None  # already posted, or every item was decided on its own meanwhile
     client = _client()
     channel = _slack_call(batch_id, "conversations.open",
-                          lambda: _destination(actions[0], client, rt.settings.approval_channel))
+                          lambda: _destination(actions[0], client, rt.settings.approval_channel, away.absences(rt)))
     posted = _slack_call(batch_id, "chat.postMessage", lambda: client.chat_postMessage(
         channel=channel, text=batch_fallback(batch, actions), blocks=batch_blocks(batch, actions)))
     batches.set_slack(batch_id, posted["channel"], posted["ts"])
@@ -225,20 +228,24 @@ def _thread_reply(action: Action, text: str) -> None:
 @signoff_job
 def post_escalation(action_id: str) -> None:
     update_approval_message(action_id)
-    action = job_runtime().store.get(action_id)
-    assert action.waiting is not None
-    level = action.waiting.chain[action.waiting.level]
-    _thread_reply(action, f":arrow_up: Level {action.waiting.level} did not answer in time: now asking "
-                           f"{mentions({'users': level.users, 'groups': level.groups})}.")
+    rt = job_runtime()
+    action = rt.store.get(action_id)
+    waiting = action.waiting
+    assert waiting is not None
+    level = waiting.chain[waiting.level]
+    asked = mentions({"users": level.users, "groups": level.groups}, away.absences(rt), waiting.delegation)
+    because = waiting.escalated_because or f"Level {waiting.level} did not answer in time"
+    _thread_reply(action, f":arrow_up: {because}: now asking {asked or 'nobody available (everyone is away)'}.")
 
 
 @signoff_job
 def post_expiry_warning(action_id: str) -> None:
-    action = job_runtime().store.get(action_id)
+    rt = job_runtime()
+    action = rt.store.get(action_id)
     waiting = action.waiting
     if waiting is None or action.status != Status.PENDING_APPROVAL:
         return
-    asked = mentions(action.approvers) or "Reviewers"
+    asked = mentions(action.approvers, away.absences(rt), waiting.delegation) or "Reviewers"
     left = waiting.max_extensions - waiting.extensions if waiting.extend_by and not waiting.chain else 0
     extend = f" *Extend* gives it {(waiting.extend_by or 0) / 3600:g}h more ({left} left)." if left > 0 else ""
     _thread_reply(action, f":hourglass_flowing_sand: {asked}: this expires {when(waiting.deadline_at)} unless someone "
@@ -247,9 +254,10 @@ def post_expiry_warning(action_id: str) -> None:
 
 @signoff_job
 def post_reminder(action_id: str) -> None:
-    action = job_runtime().store.get(action_id)
+    rt = job_runtime()
+    action = rt.store.get(action_id)
     if action.waiting is None:
         return
-    asked = mentions(action.approvers) or "Reviewers"
+    asked = mentions(action.approvers, away.absences(rt), action.waiting.delegation) or "Reviewers"
     _thread_reply(action, f":bell: Reminder: {asked}, this still waits for a decision. "
                           f"It expires {when(action.waiting.deadline_at)}.")

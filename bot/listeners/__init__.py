@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.authz import MembershipCache
-from bot.listeners import allowances, batches, commands, decisions, digests, edits, home
+from bot.listeners import allowances, away, batches, commands, decisions, digests, edits, home
 from signoff.runtime import Runtime
 
 
@@ -17,3 +17,4 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
     digests.register(app, rt, members)
     allowances.register(app, rt, members)
     home.register(app, rt, members)
+    away.register(app, rt, members)

@@ -11,13 +11,14 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.authz import MembershipCache, via
-from bot.listeners.common import decidable, follow_up, message_ref, record
+from bot.authz import MembershipCache
+from bot.listeners.common import decidable, follow_up, message_ref, record, standing
 from bot.views.allow import ALLOW_CALLBACK, MATCH_BLOCK, allow_modal, reason, ticked
 from bot.views.approval import ALLOW_SIMILAR
 from bot.views.home import REVOKE
 from bot.views.modals import read_metadata
 from signoff import allowances, homes, lifecycle
+from signoff.errors import SignoffError
 from signoff.logging import log
 from signoff.models import Action, person
 from signoff.runtime import Runtime
@@ -42,8 +43,11 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
             action = decidable(rt, members, client, {**body, "channel": {"id": channel}}, meta["id"])
             if action is None:
                 return
-            approved = lifecycle.decide(rt, action.id, "approve", by=f"slack:{user}",
-                                                via=via(action, user, members), version=meta["version"],
+            how = standing(rt, members, action, user)
+            if how["stands_for"]:  # standing in is for the actions in front of them, not for similar ones later
+                raise SignoffError(f"You decide for <@{how['stands_for']}> while they are away: approve this one "
+                                   "on its own; allowing similar ones is theirs to do.")
+            approved = lifecycle.decide(rt, action.id, "approve", by=f"slack:{user}", **how, version=meta["version"],
                                         current=action, follow_up=False)
             decided.append(approved)
             # Its author's Home tab shows it once the decision's follow-up refreshes the tabs it concerns.

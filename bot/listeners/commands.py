@@ -1,4 +1,5 @@
-"""`/signoff pending` lists what waits for you; `/signoff show ID` shows one action."""
+"""`/signoff pending` lists what waits for you; `/signoff show ID` shows one action; `/signoff away` and
+`/signoff back` (bot.listeners.away)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.authz import MembershipCache, refusal
+from bot.listeners.away import command as away_command
 from bot.views.approval import approval_blocks, summary
 from bot.views.blocks import context, section
 from bot.views.text import MAX_BLOCKS, count, mrkdwn, when
+from signoff import away
 from signoff.errors import ActionNotFound
 from signoff.models import Action, Status
 from signoff.runtime import Runtime
@@ -20,7 +23,9 @@ LOOK_AT = 5000
 PAGE = 500
 
 HELP = ("*/signoff pending*: actions waiting for your decision\n"
-        "*/signoff show ID*: one action, with its parameters and outcome")
+        "*/signoff show ID*: one action, with its parameters and outcome\n"
+        "*/signoff away until 2026-12-28 delegate @someone*: who decides for you while you are away "
+        "(*/signoff away*: whether you are; */signoff back*: you are back)")
 
 
 def register(app: App, rt: Runtime, members: MembershipCache) -> None:
@@ -38,6 +43,8 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
                              + f" · `{a.id}`") for a in found.shown]
             more = [context(f"and {found.count - len(lines):,} more")] if found.count > len(lines) else []
             ack(text=found.headline, blocks=[section(f"*{found.headline}*"), *lines, *more])
+        elif words[:1] in (["away"], ["back"]):
+            ack(text=away_command(rt, user, words))
         elif words[:1] == ["show"] and len(words) == 2:
             try:
                 action = rt.store.get(words[1])
@@ -70,12 +77,13 @@ class Yours:
 def yours(rt: Runtime, user: str, members: MembershipCache, show: int) -> Yours:
     """The waiting actions this Slack user may decide: a true count, never a cap passed off as one."""
     found = Yours(waiting=rt.store.count(Status.PENDING_APPROVAL))
+    absences = away.absences(rt)  # an away approver's delegate decides what waits for them
     while found.looked_at < min(found.waiting, LOOK_AT):
         page = rt.store.newest(Status.PENDING_APPROVAL, limit=PAGE, offset=found.looked_at)
         if not page:
             break
         found.looked_at += PAGE
-        mine = [a for a in page if refusal(a, user, members) is None]
+        mine = [a for a in page if refusal(a, user, members, absences=absences) is None]
         found.count += len(mine)
         found.shown += mine[: max(show - len(found.shown), 0)]
     found.looked_at = min(found.looked_at, found.waiting)

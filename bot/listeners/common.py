@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.authz import MembershipCache, refusal
+from bot.authz import MembershipCache, refusal, stands_for, via
 from bot.views.text import person
-from signoff import lifecycle
+from signoff import away, lifecycle
 from signoff.errors import ActionNotFound, SignoffError
 from signoff.logging import log
 from signoff.models import Action, Status
@@ -55,12 +55,23 @@ def decidable(rt: Runtime, members: MembershipCache, client: WebClient, body: di
     if action.status != Status.PENDING_APPROVAL:
         tell(client, channel, user, already_decided(action))
         return None
-    why_not = refusal(action, user, members, clicked_in)
+    why_not = refusal(action, user, members, clicked_in, away.absences(rt))
     if why_not:
         log.warning("decision_refused", action_id=action.id, slack_user=user, reason=why_not)
         tell(client, channel, user, why_not)
         return None
     return action
+
+
+class Standing(TypedDict):
+    via: str | None
+    stands_for: str | None
+
+
+def standing(rt: Runtime, members: MembershipCache, action: Action, user: str) -> Standing:
+    """How an allowed user decides, for `lifecycle.decide`: as a member of one of the rule's groups
+    (`via`), or as the delegate of an away approver (`stands_for`); both go into their signed vote."""
+    return Standing(via=via(action, user, members), stands_for=stands_for(action, user, away.absences(rt)))
 
 
 def _remember_message(rt: Runtime, action: Action, body: dict[str, Any]) -> None:

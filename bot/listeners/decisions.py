@@ -13,8 +13,8 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.authz import MembershipCache, via
-from bot.listeners.common import clicked, decidable, follow_up, message_ref, parse_value, record, tell
+from bot.authz import MembershipCache
+from bot.listeners.common import clicked, decidable, follow_up, message_ref, parse_value, record, standing, tell
 from bot.views.approval import APPROVE, EXTEND, REJECT, SHOW_FULL
 from bot.views.modals import (
     CONFIRM_CALLBACK,
@@ -62,7 +62,7 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
                 client.views_open(trigger_id=body["trigger_id"], view=confirm_modal(action, message_ref(body)))
                 return
             decided.append(lifecycle.decide(rt, action_id, "approve", by=f"slack:{user}",
-                                            via=via(action, user, members), version=version,
+                                            **standing(rt, members, action, user), version=version,
                                             current=action, follow_up=False))
 
         record(client, channel, user, step)
@@ -85,7 +85,7 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
             current = decidable(rt, members, client, {**body, "channel": {"id": channel}}, meta["id"])
             if current is not None and not _too_soon(client, channel, user, current):
                 decided.append(lifecycle.decide(rt, meta["id"], "approve", by=f"slack:{user}",
-                                                via=via(current, user, members), version=meta["version"],
+                                                **standing(rt, members, current, user), version=meta["version"],
                                                 current=current, follow_up=False, typed=typed))
 
         if record(client, channel, user, step):
@@ -112,6 +112,7 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
         def step() -> None:
             if action := decidable(rt, members, client, {**body, "channel": {"id": channel}}, meta["id"]):
                 decided.append(lifecycle.decide(rt, meta["id"], "reject", by=f"slack:{user}",
+                                                **standing(rt, members, action, user),
                                                 version=meta["version"], note=note, current=action, follow_up=False))
 
         if record(client, channel, user, step):

@@ -7,8 +7,8 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.authz import MembershipCache, via
-from bot.listeners.common import clicked, decidable, follow_up, message_ref, record
+from bot.authz import MembershipCache
+from bot.listeners.common import clicked, decidable, follow_up, message_ref, record, standing
 from bot.views.approval import EDIT
 from bot.views.modals import EDIT_CALLBACK, edit_modal, edited_params, field_block, read_metadata
 from signoff import lifecycle
@@ -46,7 +46,7 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
         def step() -> None:
             if action := decidable(rt, members, client, {**body, "channel": {"id": meta.get("channel")}}, meta["id"]):
                 decided.append(lifecycle.decide(rt, meta["id"], "approve", by=f"slack:{user}",
-                                                via=via(action, user, members), params=params,
+                                                **standing(rt, members, action, user), params=params,
                                                 version=meta["version"], current=action, follow_up=False))
 
         if record(client, meta.get("channel"), user, step):

@@ -17,11 +17,14 @@ from bot.views.text import (
     number,
     person,
     show_value,
+    standing_in,
     voter,
     when,
 )
 from policies.vocabulary import RUNS_NOW
+from signoff.away import Absences
 from signoff.models import Action, Status
+from signoff.models import person as identity
 
 APPROVE, EDIT, REJECT, SHOW_FULL = "signoff_approve", "signoff_edit", "signoff_reject", "signoff_show_full"
 EXTEND = "signoff_extend"
@@ -103,25 +106,56 @@ def _parameter_blocks(action: Action) -> list[Block]:
     return blocks
 
 
-def mentions(approvers: dict[str, list[str]] | None) -> str:
+def mentions(approvers: dict[str, list[str]] | None, absences: Absences | None = None,
+             delegation: bool = True) -> str:
+    """Who to ping: the approvers, each one away replaced by their delegate (or left out): nobody away is
+    pinged."""
     approvers = approvers or {}
-    return ", ".join([f"<@{u}>" for u in approvers.get("users", [])] +
-                     [f"<!subteam^{g}>" for g in approvers.get("groups", [])])
+    users = approvers.get("users", [])
+    if absences is not None:
+        users = absences.asked(users, delegation)
+    return ", ".join([f"<@{u}>" for u in users] + [f"<!subteam^{g}>" for g in approvers.get("groups", [])])
 
 
-def _waiting_lines(action: Action) -> list[str]:
+def delegation(action: Action) -> bool:
+    return action.waiting is None or action.waiting.delegation
+
+
+def _away_lines(action: Action, absences: Absences | None) -> list[str]:
+    """Who of the named approvers is away, who decides for them, and whether anyone may decide at all."""
+    approvers = action.approvers or {}
+    users = approvers.get("users", [])
+    away = [r for u in users if (r := absences.of(u)) is not None] if absences is not None else []
+    if absences is None or not away:
+        return []
+    allowed = delegation(action)
+    lines = []
+    for record in away:
+        stand_in = absences.delegate_of(record.user) if allowed else None
+        then = (f"<@{stand_in}> decides for them" if stand_in
+                else "rule's own approvers only: no delegate decides" if record.delegate and not allowed
+                else "nobody decides for them")
+        lines.append(f":palm_tree: <@{record.user}> is away until {when(record.until)}; {then}")
+    if not absences.asked(users, allowed) and not approvers.get("groups"):
+        lines.append(":no_entry: *Nobody who may decide is available*: everyone this rule names is away. "
+                     f"It waits; an operator can decide it (`signoff approve {action.id}`).")
+    return lines
+
+
+def _waiting_lines(action: Action, absences: Absences | None = None) -> list[str]:
     waiting = action.waiting
     if waiting is None or action.status != Status.PENDING_APPROVAL:
         return []
-    lines = []
+    lines = _away_lines(action, absences)
     if waiting.quorum > 1:
         voters = ", ".join(voter(v) for v in action.votes) or "none yet"
         lines.append(f":ballot_box_with_check: Approvals: {voters} ({len(action.votes)} of {waiting.quorum} needed)")
     if waiting.chain and waiting.level > 0:
         level = waiting.chain[waiting.level]
+        because = (waiting.escalated_because or f"level {waiting.level} did not answer in time").lower()
+        asked = mentions({"users": level.users, "groups": level.groups}, absences, waiting.delegation)
         lines.append(f":arrow_up: Escalated to level {waiting.level + 1} of {len(waiting.chain)}: now asking "
-                     f"{mentions({'users': level.users, 'groups': level.groups})}, because level {waiting.level} "
-                     f"did not answer in time")
+                     f"{asked or 'nobody available'}, because {because}")
     then = {"reject": "then it is rejected", "run": "then it runs"}.get(waiting.on_expiry, "then it won't run")
     extended = f" (extended {waiting.extensions} of {waiting.max_extensions})" if waiting.extensions else ""
     lines.append(f":hourglass_flowing_sand: Expires {when(waiting.deadline_at)}{extended}; {then}")
@@ -141,13 +175,13 @@ def _extend_button(action: Action) -> dict[str, Any] | None:
     return button(f"Extend {action.waiting.extend_by / 3600:g}h", EXTEND, f"{action.id}:{action.version}")
 
 
-def _context_blocks(action: Action) -> list[Block]:
+def _context_blocks(action: Action, absences: Absences | None) -> list[Block]:
     blocks = []
     if action.risk:
         # A rule that would run it now held it for these reasons; under a rule that asks anyway, they are extra.
         label = "Held because" if action.mode in RUNS_NOW else "Unusual"
         blocks.append(section(f":warning: *{label}:* " + mrkdwn("; ".join(action.risk), 2900)))
-    waiting = _waiting_lines(action)
+    waiting = _waiting_lines(action, absences)
     if waiting:
         blocks.append(section("\n".join(waiting), accessory=_extend_button(action), block_id="signoff_waiting"))
     rule = f"Rule *{escape(action.rule or '-')}* ({action.mode or '-'})"
@@ -196,7 +230,7 @@ def _outcome_line(action: Action) -> str | None:
     by, at = person(action.decided_by), when(action.decided_at)
     note = f" — “{mrkdwn(action.note, 500)}”" if action.note else ""
     lines = {
-        Status.REJECTED: f":x: *Rejected* by {by} {at}{note}",
+        Status.REJECTED: f":x: *Rejected* by {by}{standing_in(action.decided_for)} {at}{note}",
         Status.CANCELED: f":no_entry_sign: *Canceled* by the agent{note}",
         Status.EXPIRED: ":hourglass: *Expired*: nobody decided in time; it did not run" + note,
     }
@@ -205,7 +239,10 @@ def _outcome_line(action: Action) -> str | None:
     if action.decided_by and action.status != Status.PENDING_APPROVAL:
         if len(action.votes) > 1:  # a quorum: everyone whose approval counted, in the order they gave it
             voters = [voter(v) for v in action.votes]
-            by = ", ".join([*voters, *([by] if person(action.decided_by) not in voters else [])])
+            voted = {v.get("by") for v in action.votes}
+            by = ", ".join([*voters, *([by] if identity(action.decided_by) not in voted else [])])
+        else:
+            by += standing_in(action.decided_for)
         edited = f"\n:pencil2: Edited: {_edits(action)}" if action.original_params is not None else ""
         run = {Status.APPROVED: "queued to run", Status.RUNNING: "running", Status.SUCCEEDED: ":white_check_mark: ran",
                Status.FAILED: ":warning: failed"}.get(action.status, str(action.status))
@@ -213,15 +250,16 @@ def _outcome_line(action: Action) -> str | None:
     return None
 
 
-def approval_blocks(action: Action) -> list[Block]:
-    """The whole message, for a waiting action (with buttons) or a decided one (with who and when)."""
+def approval_blocks(action: Action, absences: Absences | None = None) -> list[Block]:
+    """The whole message, for a waiting action (with buttons) or a decided one (with who and when).
+    `absences`: who is away now, said on a waiting action's message."""
     blocks: list[Block] = [
         header(summary(action)),
         section(f"*{mrkdwn(action.agent, 200)}* wants this because:"),
         quote(action.reason),
         *_parameter_blocks(action),
         *_preview_blocks(action),
-        *_context_blocks(action),
+        *_context_blocks(action, absences),
     ]
     outcome = _outcome_line(action)
     if action.status == Status.PENDING_APPROVAL:

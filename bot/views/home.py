@@ -1,5 +1,5 @@
-"""Signoff's Home tab: what waits for this reviewer (a page at a time), their allowances, their week,
-and, for the policy's admins, the rubber-stamp warnings."""
+"""Signoff's Home tab: whether this reviewer is away, what waits for them (a page at a time), their
+allowances, their week, and, for the policy's admins, the rubber-stamp warnings."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.views.approval import APPROVE, REJECT, reject_confirm, summary
+from bot.views.away import away_blocks
 from bot.views.blocks import Block, button, confirm, context, divider, header, section
 from bot.views.digest import warning_section
-from bot.views.text import count, mrkdwn, when
+from bot.views.text import count, mrkdwn, standing_in, when
 from policies.allowances import Allowance
+from signoff.away import Absences
 from signoff.models import Action
 from signoff.stats import Warning
 
@@ -30,18 +32,21 @@ class Home:
     allowances: list[tuple[Allowance, int]] = field(default_factory=list)  # with how many each let through
     week: dict[str, Any] | None = None  # their decisions in the last 7 days (signoff.stats figures)
     warnings: list[Warning] | None = None  # for admins only
+    absences: Absences = field(default_factory=Absences)
+    standing_for: dict[str, str] = field(default_factory=dict)  # action id -> the away approver they decide for
 
     @property
     def pages(self) -> int:
         return max((self.total_waiting + PAGE_SIZE - 1) // PAGE_SIZE, 1)
 
 
-def _waiting_item(action: Action) -> list[Block]:
+def _waiting_item(action: Action, stands_for: str | None = None) -> list[Block]:
     value = f"{action.id}:{action.version}"
     risk = f"\n:warning: {mrkdwn('; '.join(action.risk), 300)}" if action.risk else ""
+    delegated = f"\n:busts_in_silhouette: You decide it{standing_in(stands_for)}" if stands_for else ""
     return [
         section(f"*{mrkdwn(summary(action), 300)}*\n{mrkdwn(action.agent, 80)} · rule {mrkdwn(action.rule or '-', 80)}"
-                f" · asked {when(action.created_at)}{risk}"),
+                f" · asked {when(action.created_at)}{risk}{delegated}"),
         {"type": "actions", "block_id": f"home_{action.id}", "elements": [
             button("Approve", APPROVE, value, style="primary"),
             button("Reject", REJECT, value, style="danger", confirm=reject_confirm(action)),
@@ -88,12 +93,12 @@ def _week(home: Home) -> list[Block]:
 
 
 def home_view(home: Home) -> dict[str, Any]:
-    blocks: list[Block] = [header("Signoff"),
+    blocks: list[Block] = [header("Signoff"), *away_blocks(home.user, home.absences), divider(),
                            section(f"*Waiting for you* ({home.total_waiting:,})")]
     if not home.waiting:
         blocks.append(context("Nothing waits for you."))
     for action in home.waiting:
-        blocks += _waiting_item(action)
+        blocks += _waiting_item(action, home.standing_for.get(action.id))
     blocks += _pager(home)
     blocks += [divider(), *_allowance_blocks(home), divider(), *_week(home)]
     if home.warnings is not None:

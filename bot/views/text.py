@@ -110,6 +110,14 @@ def person(who: str | None) -> str:
 
 
 def voter(vote: dict[str, str]) -> str:
-    """A vote's person (stored as one normalised identity, `U0BOB`): a Slack user ID becomes a mention."""
+    """A vote's person (stored as one normalised identity, `U0BOB`): a Slack user ID becomes a mention; a
+    delegate's vote says for whom ("<@U0BOB> for <@U0ALICE> (away)")."""
     who = vote.get("by", "")
-    return person(f"slack:{who}" if _SLACK_USER.match(who) else who)
+    return person(f"slack:{who}" if _SLACK_USER.match(who) else who) + standing_in(vote.get("for"))
+
+
+def standing_in(away_approver: str | None) -> str:
+    """" for <@U0ALICE> (away)" after a delegate's name; "" for anyone deciding as themselves."""
+    if not away_approver:
+        return ""
+    return f" for {person(f'slack:{away_approver}' if _SLACK_USER.match(away_approver) else away_approver)} (away)"

@@ -7,6 +7,7 @@ the sandbox from Slack.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import urllib.parse
@@ -126,6 +127,7 @@ class Interactions:
     def command(self, text: str, user_id: str, channel_id: str = "C0APPROVALS", command: str = "/signoff",
                 **send: Any) -> tuple[int, str]:
         channel = self.ws.channels[channel_id]
+        text = self._escaped(text)
         body = urllib.parse.urlencode({
             "token": "unused-legacy-token", "team_id": self.ws.team_id, "team_domain": "sandbox",
             "channel_id": channel.id, "channel_name": channel.name, "user_id": user_id,
@@ -139,6 +141,13 @@ class Interactions:
             shown = json.loads(reply) if reply.strip().startswith("{") else {"text": reply}
             self.record_response(channel.id, user_id, shown)
         return status, reply
+
+    def _escaped(self, text: str) -> str:
+        """What Slack sends for a command whose manifest says `should_escape: true`: a person picked from the
+        @ menu arrives as `<@U0BOB|bob>`; a name that is nobody's stays as typed."""
+        names = {u.name: u.id for u in self.ws.users.values()}
+        return re.sub(r"(?<![<\w])@([a-z0-9._-]+)",
+                      lambda m: f"<@{names[m.group(1)]}|{m.group(1)}>" if m.group(1) in names else m.group(0), text)
 
     def record_response(self, channel_id: str, user_id: str, response: dict[str, Any]) -> None:
         """A reply through response_url (or a slash command's ack): shown to that user only."""
@@ -180,6 +189,10 @@ def _state_of(element: dict[str, Any], entered: Any) -> dict[str, dict[str, Any]
     if kind in ("static_select", "radio_buttons"):
         option = next((o for o in element.get("options", []) if o["value"] == entered), None)
         return {action_id: {"type": kind, "selected_option": option}}
+    if kind == "datepicker":
+        return {action_id: {"type": kind, "selected_date": entered or None}}
+    if kind == "users_select":
+        return {action_id: {"type": kind, "selected_user": entered or None}}
     if kind == "checkboxes":
         chosen = entered or []
         return {action_id: {"type": kind,
