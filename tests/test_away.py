@@ -168,12 +168,12 @@ def test_the_home_tab_sets_away_and_back_and_shows_whom_you_decide_for(
         rt, workers, slack_env, policy_file, sandbox, bot) -> None:
     workers.start(extra_env=slack_env, policy=policy_file(_policy("U0ALICE", "    channel: '#approvals'\n")))
     sandbox.interactions.open_home("U0ALICE")
-    tab = sandbox.wait_for(lambda: home_blocks(sandbox, "U0ALICE"))
+    assert "Away?" in text_of(sandbox.wait_for(lambda: home_blocks(sandbox, "U0ALICE")))
     sandbox.interactions.click_in_view(sandbox.workspace.homes["U0ALICE"], "signoff_set_away", "U0ALICE")
     modal = opened_view(sandbox, "signoff_away_modal")
     status, answer = sandbox.interactions.submit(modal.id, "U0ALICE", {"away_until": BACK_ON,
                                                                       "away_delegate": "U0ALICE"})
-    assert "cannot be their own delegate" in answer  # the modal stays open, saying why
+    assert status == 200 and "cannot be their own delegate" in answer  # the modal stays open, saying why
     sandbox.interactions.submit(modal.id, "U0ALICE", {"away_until": BACK_ON, "away_delegate": "U0BOB"})
     tab = sandbox.wait_for(lambda: "You're away" in text_of(home_blocks(sandbox, "U0ALICE"))
                            and home_blocks(sandbox, "U0ALICE"))
