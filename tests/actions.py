@@ -76,6 +76,16 @@ def _balance_after(account: str, amount: float) -> str:
     return f"{account}: balance {before} to {before + int(amount)}"
 
 
+def _rows_removed(table: str) -> str:
+    """The preview of purge_rows: the rows a delete would remove, one a line."""
+    return "\n".join(f"- {row.decode()}" for row in _redis().lrange(f"test:rows:{table}", 0, -1))
+
+
+@signoff.action("purge_rows", category="irreversible", preview=_rows_removed)
+def purge_rows(table: str) -> dict[str, int]:
+    return {"removed": int(_redis().delete(f"test:rows:{table}"))}
+
+
 @signoff.action("adjust_balance", category="financial", preview=_balance_after)
 def adjust_balance(account: str, amount: float) -> dict[str, int]:
     connection = _redis()

@@ -9,12 +9,21 @@ from typing import Any
 
 from signoff import Status, lifecycle
 from signoff.keys import action_key
-from tests.actions import adjust_balance
+from tests.actions import adjust_balance, purge_rows
 from tests.helpers import wait_status, when_key_changes
-from tests.slack_helpers import approval_message, text_of, updated_with
+from tests.slack_helpers import approval_message, opened_view, text_of, updated_with
 
-POLICY = ("rules:\n  - name: money\n    match: {type: adjust_balance}\n    mode: approve\n"
+POLICY = ("rules:\n  - name: money\n    match: {type: [adjust_balance, purge_rows]}\n    mode: approve\n"
           "  - name: rest\n    mode: auto\n")
+ROWS = [f"order {n:04d} · ada@example.com · 2019-03-{n % 28 + 1:02d}" for n in range(200)]
+
+
+def long_preview(rt: Any) -> Any:
+    """A delete whose preview (200 rows) is longer than a message shows."""
+    rt.connection.delete("test:rows:orders")
+    rt.connection.rpush("test:rows:orders", *ROWS)
+    ticket = purge_rows.request(table="orders", agent="cleanup-bot", reason="orders older than five years")
+    return _previewed(rt, ticket.id)
 
 
 def _previewed(rt: Any, action_id: str) -> Any:
@@ -39,6 +48,19 @@ def test_the_reviewer_sees_the_preview_and_the_approved_effect_runs(rt, workers,
     assert "acc_1: balance 100 to 130" in text_of(message.blocks)
     sandbox.interactions.click(message, "signoff_approve", "U0ALICE")
     assert wait_status(rt, action.id, Status.SUCCEEDED).result == {"balance": 130}
+
+
+def test_a_long_preview_shows_its_start_and_the_whole_of_it_one_click_away(rt, workers, slack_env, policy_file,
+                                                                         sandbox, bot) -> None:
+    workers.start(extra_env=slack_env, policy=policy_file(POLICY))
+    action = long_preview(rt)
+    message = approval_message(sandbox, action.id)
+    shown = text_of(message.blocks)
+    assert ROWS[0] in shown and ROWS[-1] not in shown  # the message holds what fits
+    sandbox.interactions.click(message, "signoff_show_preview", "U0ALICE")
+    modal = opened_view(sandbox, "signoff_full_value").view
+    whole = "".join(block["text"]["text"] for block in modal["blocks"])  # pieces of one text, in order
+    assert whole == "\n".join(f"- {row}" for row in ROWS)
 
 
 def test_a_record_that_changed_after_the_yes_sends_it_back_with_the_new_preview(rt, workers, slack_env,

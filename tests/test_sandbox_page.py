@@ -403,3 +403,81 @@ def test_the_home_tab_on_the_page_lists_and_decides(rt: Any, page: Any, demo_wor
     home.locator(f'[data-block-id="home_{ticket.id}"]').get_by_role("button", name="Approve").click()
     assert wait_status(rt, ticket.id, Status.SUCCEEDED).decided_by == "slack:U0ALICE"
     expect(home).to_contain_text("Nothing waits for you.")
+
+
+def _within(locator: Any, width: int) -> None:
+    """Shown, and whole across the screen's width. Measured in one step in the page: a tab published
+    again meanwhile replaces the element, and a second look would find another one."""
+    from playwright.sync_api import expect
+
+    expect(locator).to_be_visible()
+    left, right = locator.evaluate("e => { const r = e.getBoundingClientRect(); return [r.left, r.right]; }")
+    assert left >= 0 and right <= width, f"off screen: {left}-{right} of {width}"
+
+
+@pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
+def test_away_on_the_home_tab_then_the_delegate_decides(rt: Any, browser: Any, sandbox: Any, bot: Any,
+                                                        workers: Any, slack_env: dict[str, str], policy_file: Any,
+                                                        width: int) -> None:
+    from playwright.sync_api import expect
+
+    from tests.test_away import BACK_ON, _policy
+
+    workers.start(extra_env=slack_env, policy=policy_file(_policy("U0ALICE", "    channel: '#approvals'\n")))
+    with _opened(browser, sandbox, width) as screen:
+        if width < 800:
+            screen.get_by_role("button", name="Channels").click()  # the channel list is behind the menu on a phone
+        screen.get_by_role("button", name="⌂ Home").click()
+        home = screen.locator("#home")
+        set_away = home.get_by_role("button", name="Set away…")
+        expect(set_away).to_be_visible()
+        _within(set_away, width)
+        set_away.click()
+        dialog = screen.locator('[data-view="signoff_away_modal"]')
+        for field in ("away_until", "away_delegate"):
+            _within(dialog.locator(f'[data-block="{field}"]'), width)
+        dialog.locator('[data-block="away_until"]').fill(BACK_ON)
+        dialog.locator('[data-block="away_delegate"]').select_option("U0BOB")
+        dialog.locator('[data-submit="yes"]').click()
+        expect(dialog).to_be_hidden()
+        expect(home).to_contain_text("You're away")
+        expect(home).to_contain_text("@bob decides for you")
+        _within(home.get_by_role("button", name="I'm back"), width)
+
+        ticket = send_email.request(to="sarah@client.com", subject="Renewal", body="Terms", agent="sales-bot",
+                                    reason="She asked")
+        wait_status(rt, ticket.id, Status.PENDING_APPROVAL)
+        if width < 800:
+            screen.get_by_role("button", name="Channels").click()
+        screen.select_option("#user", "U0BOB")
+        screen.get_by_role("button", name="⌂ Home").click()
+        expect(home).to_contain_text("You decide for @alice while they are away")
+        item = home.locator(f'[data-block-id="home_{ticket.id}"]')
+        expect(screen.locator("#home")).to_contain_text("You decide it for @alice (away)")
+        item.get_by_role("button", name="Approve").click()
+        done = wait_status(rt, ticket.id, Status.SUCCEEDED)
+        assert (done.decided_by, done.decided_for) == ("slack:U0BOB", "U0ALICE")
+
+
+@pytest.mark.parametrize("width", [1280, 390], ids=["desktop", "phone"])
+def test_a_preview_on_the_page_and_the_whole_of_it(rt: Any, browser: Any, sandbox: Any, bot: Any, workers: Any,
+                                                   slack_env: dict[str, str], policy_file: Any, width: int) -> None:
+    from playwright.sync_api import expect
+
+    from tests.test_previews import POLICY, ROWS, long_preview
+
+    workers.start(extra_env=slack_env, policy=policy_file(POLICY))
+    with _opened(browser, sandbox, width) as screen:
+        action = long_preview(rt)
+        message = _message(screen, action.id)
+        expect(message).to_contain_text("What it would change")
+        code = message.locator("pre").first
+        expect(code).to_contain_text(ROWS[0])
+        _within(code, width)  # the diff scrolls inside its block, never the page sideways
+        assert screen.evaluate("document.documentElement.scrollWidth") <= width
+        full = message.get_by_role("button", name="Full preview")
+        _within(full, width)
+        full.click()
+        dialog = screen.locator('[data-view="signoff_full_value"]')
+        expect(dialog).to_contain_text(ROWS[-1].split(" · ")[0])
+        expect(dialog).to_contain_text("What it would change")

@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 
 from bot.authz import MembershipCache
 from bot.listeners.common import clicked, decidable, follow_up, message_ref, parse_value, record, standing, tell
-from bot.views.approval import APPROVE, EXTEND, REJECT, SHOW_FULL
+from bot.views.approval import APPROVE, EXTEND, REJECT, SHOW_FULL, SHOW_PREVIEW
 from bot.views.modals import (
     CONFIRM_CALLBACK,
     REASON_BLOCK,
@@ -145,3 +145,10 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
         action = rt.store.get(action_id)
         name, value = list(action.params.items())[index]
         client.views_open(trigger_id=body["trigger_id"], view=full_value_modal(name, value))
+
+    @app.action(SHOW_PREVIEW)
+    def show_preview(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        action = rt.store.get(body["actions"][0]["value"])
+        text = str((action.preview or {}).get("text", ""))
+        client.views_open(trigger_id=body["trigger_id"], view=full_value_modal("What it would change", text))

@@ -27,7 +27,7 @@ from signoff.models import Action, Status
 from signoff.models import person as identity
 
 APPROVE, EDIT, REJECT, SHOW_FULL = "signoff_approve", "signoff_edit", "signoff_reject", "signoff_show_full"
-EXTEND = "signoff_extend"
+EXTEND, SHOW_PREVIEW = "signoff_extend", "signoff_show_preview"
 ALLOW_SIMILAR = "signoff_allow_similar"
 ALLOW_DAYS = (1, 7, 30)
 MAX_PARAM_FIELDS = 20
@@ -283,8 +283,12 @@ def _preview_blocks(action: Action) -> list[Block]:
     more = len(text) > PREVIEW_CHARS or preview.get("cut")
     shown = mrkdwn(cut(text, PREVIEW_CHARS), PREVIEW_CHARS + 200)  # backticks become look-alikes: no fence ends
     blocks: list[Block] = [section(f"*What it would change*\n```{shown}```")]
-    if more:
-        blocks.append(context(f"The whole preview: `signoff show {action.id} --full`"))
+    if more:  # the rest in a modal: on a phone too, where no one runs `signoff show`
+        blocks.append({"type": "actions", "block_id": "signoff_preview_more", "elements": [
+            button("Full preview", SHOW_PREVIEW, action.id)]})
+    if preview.get("cut"):
+        blocks.append(context(f"{preview['cut']:,} more characters were not kept: the preview is too long to show "
+                              "whole"))
     return blocks
 
 
