@@ -18,6 +18,7 @@ from redis.client import Pipeline
 from rq import Callback, Retry
 
 from policies.routing import Routing
+from policies.rules import Rule
 from policies.subject import Subject
 from signoff import allowances, away, confirmation, door, notify, resumption, timers
 from signoff.catalog import ActionType
@@ -118,7 +119,7 @@ def apply_routing(rt: Runtime, action: Action, routing: Routing, trusted: dict[s
             event=AuditEvent(action_id=action.id, step="held", actor=f"policy:{routing.rule.name}",
                              rule=routing.rule.name, type=action.type,
                              # the rule says why, unless a risk does; and which levels it passed at once
-                             note="; ".join([*routing.risk, *passed]) or None),
+                             note="; ".join([*routing.risk, *passed]) or None, friction=friction(routing.rule)),
         )
     if routing.mode == Mode.POST_HOC:
         changes["review"] = Review.PENDING
@@ -153,6 +154,13 @@ def apply_routing(rt: Runtime, action: Action, routing: Routing, trusted: dict[s
     routed = rt.store.transition(action.id, Status.APPROVED, allowed_from={Status.RECEIVED}, changes=changes,
                                  event=event, current=stored)
     return door.hold(rt, routed, "; ".join(problems)) if problems else routed
+
+
+def friction(rule: Rule) -> str | None:
+    """What a rule asks of a reviewer beyond a click, as the audit log records it when an action is held."""
+    asked = [*(["typed"] if rule.confirm == "typed" else []),
+             *([f"fresh look {rule.min_review_seconds}s"] if rule.min_review_seconds else [])]
+    return ", ".join(asked) or None
 
 
 class NotConfirmed(SignoffError):

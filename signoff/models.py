@@ -177,4 +177,6 @@ class AuditEvent(BaseModel):
     error: str | None = None
     batch: str | None = None  # set when the decision was part of a batch decision
     on_behalf_of: str | None = None  # the away approver a delegate decided for
+    # On "held": what the rule asked beyond a click ("typed", "fresh look 30s"), for stats' before and after.
+    friction: str | None = None
     id: str | None = None  # the stream entry's id, once written

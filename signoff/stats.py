@@ -87,12 +87,31 @@ class Outcomes:
 
 
 @dataclass
+class Friction:
+    """People's decisions on actions held with friction (a typed confirmation, a fresh look) or without."""
+
+    decisions: int = 0
+    glances: int = 0
+
+    def figures(self) -> dict[str, Any]:
+        return {"decisions": self.decisions, "glance": _share(self.glances, self.decisions)}
+
+
+@dataclass
 class RuleHealth(Outcomes):
     rule: str = ""
     requests: int = 0  # actions the rule held for a person
     glances: int = 0
     long_glances: int = 0  # glances at long messages
     after_reminder: int = 0
+    without_friction: Friction = field(default_factory=Friction)  # before the rule asked for more than a click
+    with_friction: Friction = field(default_factory=Friction)
+
+    def friction_figures(self) -> dict[str, Any] | None:
+        """Glance share before and after the rule asked for friction; None for a rule that never did."""
+        if not self.with_friction.decisions:
+            return None
+        return {"before": self.without_friction.figures(), "after": self.with_friction.figures()}
 
     def figures(self) -> dict[str, Any]:
         return {"rule": self.rule, "requests": self.requests, "decided": self.decided,
@@ -101,7 +120,8 @@ class RuleHealth(Outcomes):
                 "median_seconds": median(self.times), "p90_seconds": percentile(self.times, 0.9),
                 "glance": _share(self.glances, self.by_people),
                 "glance_long": _share(self.long_glances, self.by_people),
-                "after_reminder": _share(self.after_reminder, self.decided)}
+                "after_reminder": _share(self.after_reminder, self.decided),
+                **({"friction": found} if (found := self.friction_figures()) else {})}
 
 
 @dataclass
@@ -136,6 +156,7 @@ class _Held:
     size: int  # the message's length: the request's parameters and reason
     reminded: bool = False
     voters: set[str] = field(default_factory=set)  # a quorum's approvals so far
+    friction: bool = False  # held under a rule that asked for more than a click
 
 
 @dataclass
@@ -240,7 +261,7 @@ class _Reader:
         if step == b"held":
             rule = event.get("rule") or "-"
             if self.only_rule is None or rule == self.only_rule:
-                self.held[action] = _Held(at, rule, self.requested.pop(action, 0))
+                self.held[action] = _Held(at, rule, self.requested.pop(action, 0), friction=bool(event.get("friction")))
                 self.rule(rule).requests += 1
             return
         if step == b"flagged":
@@ -268,6 +289,9 @@ class _Reader:
         glance = seconds < GLANCE_SECONDS
         stats.glances += glance
         stats.long_glances += glance and held.size >= LONG_MESSAGE
+        segment = stats.with_friction if held.friction else stats.without_friction
+        segment.decisions += 1
+        segment.glances += glance
         approval = outcome != "rejected"
         if approval:
             self.approvers[action] = actor

@@ -56,6 +56,11 @@ def health_text(health: stats.Health) -> str:
                      ("flagged/undone", 15)],
                     [[f["reviewer"], f"{f['decisions']:,}", _secs(f["median_seconds"]), _pct(f["glance"]),
                       _pct(f["long_glance_approvals"]), _pct(f["flagged_or_undone"])] for f in people])
+    frictions = [(r.rule, found) for r in health.rules.values() if (found := r.friction_figures())]
+    if frictions:
+        lines += ["", "Friction (confirm: typed, min_review_seconds), glance share before → after:"]
+        lines += [f"  {rule}: {_pct(f['before']['glance'])} of {f['before']['decisions']:,} → "
+                  f"{_pct(f['after']['glance'])} of {f['after']['decisions']:,}" for rule, f in frictions]
     warnings = health.warnings()
     lines += ["", "Rubber-stamp warnings:" if warnings else "No rubber-stamp warnings."]
     lines += [f"  ! {w.text}\n    → {w.advice}" for w in warnings]

@@ -27,11 +27,11 @@ class History:
                                                                         **fields), status_from))
 
     def held(self, action_id: str, at: float, *, rule: str, type: str = "send_email", agent: str = "bot-1",
-             params: dict[str, Any] | None = None, reason: str = "asked") -> None:
+             params: dict[str, Any] | None = None, reason: str = "asked", friction: str | None = None) -> None:
         self.add(at, action_id, "requested", f"agent:{agent}", status_to="received", type=type,
                  params_after=params or {"to": "a@acme.com"}, note=reason)
         self.add(at, action_id, "held", f"policy:{rule}", "received", status_to="pending_approval",
-                 rule=rule, type=type)
+                 rule=rule, type=type, friction=friction)
 
     def decided(self, action_id: str, at: float, step: str, by: str, **fields: Any) -> None:
         self.add(at, action_id, step, by, "pending_approval", **fields)

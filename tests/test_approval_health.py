@@ -140,3 +140,21 @@ def test_one_person_written_two_ways_is_one_reviewer(rt) -> None:  # type: ignor
     h.write(rt.connection)
     reviewers = approval_health(rt.connection, since=START).figures()["reviewers"]
     assert [(r["reviewer"], r["decisions"]) for r in reviewers] == [("slack:U0ALICE", 2)]
+
+
+def test_friction_shows_the_glance_share_before_and_after(rt, capsys) -> None:  # type: ignore[no-untyped-def]
+    h = History()
+    # Before `confirm: typed`: three of four approvals at a glance. After: one of five.
+    for n, wait in enumerate((1, 2, 3, 30)):
+        h.held(f"b{n}", 100 * n, rule="big-refunds", type="issue_refund", params={"amount": 900})
+        h.decided(f"b{n}", 100 * n + wait, "approved", "slack:U0ALICE")
+    for n, wait in enumerate((4, 12, 20, 8, 40)):
+        h.held(f"t{n}", 1000 + 100 * n, rule="big-refunds", type="issue_refund", params={"amount": 900},
+               friction="typed")
+        h.decided(f"t{n}", 1000 + 100 * n + wait, "approved", "slack:U0ALICE")
+    h.write(rt.connection)
+    rules = {r["rule"]: r for r in approval_health(rt.connection, since=START).figures()["rules"]}
+    assert rules["big-refunds"]["friction"] == {"before": {"decisions": 4, "glance": 0.75},
+                                                "after": {"decisions": 5, "glance": 0.2}}
+    assert cli.main(["stats", "--since", START.isoformat()]) == 0
+    assert "big-refunds: 75% of 4 → 20% of 5" in capsys.readouterr().out

@@ -10,7 +10,7 @@ import sys
 import time
 from typing import Any
 
-from signoff import Status
+from signoff import Signoff, Status
 from signoff.keys import action_key
 from tests.actions import issue_refund, send_email
 from tests.conftest import ROOT
@@ -46,6 +46,8 @@ def test_a_yes_counts_once_the_reviewer_typed_the_amount(rt, workers, slack_env,
     outcome = ticket.wait(timeout=20)
     assert (outcome.status, outcome.decided_by) == (Status.SUCCEEDED, "slack:U0ALICE")
     assert rt.store.get(ticket.id).votes[0]["typed"] == "1200"  # signed with the yes
+    held = next(e for e in Signoff(connection=rt.connection).audit(action_id=ticket.id) if e.step == "held")
+    assert held.friction == "typed"  # `signoff stats` compares the glance share before and after
 
 
 def test_no_path_around_the_typing(rt, workers, slack_env, policy_file, sandbox, bot) -> None:
