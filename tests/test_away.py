@@ -207,3 +207,26 @@ def test_operators_set_list_and_end_an_absence_from_the_cli(rt) -> None:
     assert _cli("away", "back", "U0ALICE").stdout.strip() == "U0ALICE is back"
     assert _cli("away", "list").stdout.strip() == "nobody is away"
     assert [e.step for e in _audit(rt)][-2:] == ["away_set", "away_ended"]
+
+
+def test_levels_where_everyone_is_away_are_passed_but_never_the_last() -> None:
+    from policies.waiting import Waiting, WaitLevel
+
+    now = datetime(2026, 12, 4, 12, tzinfo=UTC)
+    records = {u: away.Away(user=u, until=now + timedelta(days=3), set_by="cli", set_at=now)
+               for u in ("U0ALICE", "U0BOB", "U0CAROL")}
+    chain = [WaitLevel(users=["U0ALICE"], after=3600), WaitLevel(users=["U0BOB"], after=1800),
+             WaitLevel(users=["U0DAN"], after=600)]
+    waiting = Waiting(deadline_at=now + timedelta(seconds=6000), chain=chain)
+    passed = away.past_absent_levels(waiting, away.Absences({u: records[u] for u in ("U0ALICE", "U0BOB")}), now)
+    assert (passed.level, passed.escalated_because) == (2, "Everyone at levels 1-2 is away")
+    assert passed.deadline_at == now + timedelta(seconds=600)  # what is left: the last level's wait
+    everyone = away.Absences({**records, "U0DAN": records["U0ALICE"].model_copy(update={"user": "U0DAN"})})
+    assert away.past_absent_levels(waiting, everyone, now).level == 2  # the last level waits, saying so
+    with_group = waiting.model_copy(update={"chain": [WaitLevel(users=["U0ALICE"], groups=["S0OPS"], after=60),
+                                                      *chain[1:]]})
+    assert away.past_absent_levels(with_group, everyone, now).level == 0  # a group always has someone
+    delegated = away.Absences({"U0ALICE": records["U0ALICE"].model_copy(update={"delegate": "U0ERIN"})})
+    assert away.past_absent_levels(waiting, delegated, now) is waiting  # her delegate is asked at level 1
+    assert delegated.asked(["U0ALICE", "U0BOB"]) == ["U0ERIN", "U0BOB"]
+    assert delegated.asked(["U0ALICE", "U0BOB"], delegation=False) == ["U0BOB"]

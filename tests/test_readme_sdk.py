@@ -35,3 +35,22 @@ def test_the_readme_sdk_example_runs_verbatim_and_waits_for_a_person(rt, workers
         agent.kill()
     assert agent.returncode == 0, err
     assert out.split()[:2] == ["succeeded", "slack:U0ALICE"]
+
+
+def test_the_sandboxs_large_refund_shows_what_it_would_change(rt, workers) -> None:
+    from signoff.keys import action_key
+    from tests.helpers import when_key_changes
+
+    workers.start(policy="demo", extra_env={"SIGNOFF_ACTIONS": "examples.actions"})
+    # In a process of its own, as the sample agent asks: the examples declare types the tests' actions declare too.
+    ask = ("from examples.actions import issue_refund\n"
+           "print(issue_refund.request(customer_id='cus_4410', amount=1200, agent='support-bot', reason='churn').id)")
+    asked = subprocess.run([sys.executable, "-c", ask], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                           env={**os.environ, "PYTHONPATH": str(ROOT)})
+    action_id = asked.stdout.strip()
+    assert asked.returncode == 0, asked.stderr
+    wait_status(rt, action_id, Status.PENDING_APPROVAL)
+    preview = when_key_changes(rt, action_key(action_id), lambda: rt.store.get(action_id).preview,
+                               "the preview is recorded")
+    assert preview["text"] == ("cus_4410: paid 1,450.00 USD\n- refunded 0.00 USD\n+ refunded 1,200.00 USD\n"
+                               "  left to refund: 250.00 USD")
