@@ -55,7 +55,8 @@ def decidable(rt: Runtime, members: MembershipCache, client: WebClient, body: di
     if action.status != Status.PENDING_APPROVAL:
         tell(client, channel, user, already_decided(action))
         return None
-    why_not = refusal(action, user, members, clicked_in, away.absences(rt))
+    named = (action.approvers or {}).get("users", [])
+    why_not = refusal(action, user, members, clicked_in, away.of_approvers(rt, named, besides=user))
     if why_not:
         log.warning("decision_refused", action_id=action.id, slack_user=user, reason=why_not)
         tell(client, channel, user, why_not)
@@ -71,7 +72,8 @@ class Standing(TypedDict):
 def standing(rt: Runtime, members: MembershipCache, action: Action, user: str) -> Standing:
     """How an allowed user decides, for `lifecycle.decide`: as a member of one of the rule's groups
     (`via`), or as the delegate of an away approver (`stands_for`); both go into their signed vote."""
-    return Standing(via=via(action, user, members), stands_for=stands_for(action, user, away.absences(rt)))
+    absences = away.of_approvers(rt, (action.approvers or {}).get("users", []), besides=user)
+    return Standing(via=via(action, user, members), stands_for=stands_for(action, user, absences))
 
 
 def _remember_message(rt: Runtime, action: Action, body: dict[str, Any]) -> None:
