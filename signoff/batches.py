@@ -127,9 +127,10 @@ class Batches:
 
 
 def decide_items(rt: Runtime, batch_id: str, *, by: str, approve: list[str], reject: list[str],
-                 note: str | None = None, refusal: Any = None, via: Any = None) -> BatchOutcome:
+                 note: str | None = None, refusal: Any = None, via: Any = None, stands_for: Any = None) -> BatchOutcome:
     """Decides each item on its own: an item decided meanwhile (or not this person's to decide) is skipped.
-    `via(action)`: how the decider is one of its rule's approvers when not by name (`group:S…`)."""
+    `via(action)`: how the decider is one of its rule's approvers when not by name (`group:S…`);
+    `stands_for(action)`: the away approver they decide it for, as a delegate."""
     outcome = BatchOutcome()
     for decision, ids in (("approve", approve), ("reject", reject)):
         for action_id in ids:
@@ -140,7 +141,8 @@ def decide_items(rt: Runtime, batch_id: str, *, by: str, approve: list[str], rej
                 continue
             try:
                 lifecycle.decide(rt, action_id, decision, by=by, note=note, batch=batch_id,  # type: ignore[arg-type]
-                                 via=via(action) if via else None)
+                                 via=via(action) if via else None,
+                                 stands_for=stands_for(action) if stands_for else None)
             except SignoffError as refused:
                 outcome.skipped[action_id] = str(refused)
                 continue

@@ -88,6 +88,21 @@ def test_a_delegate_has_the_checks_of_the_person_they_stand_in_for(
     assert rt.store.get(ticket.id).status == Status.PENDING_APPROVAL
 
 
+def test_a_delegate_approves_a_batch_for_the_reviewer_away(rt, workers, slack_env, policy_file, sandbox, bot) -> None:
+    batch = ("rules:\n  - name: outbound\n    match: {type: send_email}\n    mode: batch\n"
+             "    approvers: {users: [U0ALICE]}\n    channel: '#approvals'\n"
+             "    batch: {window: 1h, max: 2, group_by: [type]}\n  - name: rest\n    mode: auto\n")
+    workers.start(extra_env=slack_env, policy=policy_file(batch))
+    _said(sandbox, "U0ALICE", f"away until {BACK_ON} delegate @bob")
+    tickets = [send_email.request(to=f"lead{i}@client.com", subject="Intro", body="Hi", agent="sales-bot",
+                                  reason="new lead") for i in range(2)]
+    message = sandbox.wait_for(lambda: next((m for m in sandbox.workspace.messages
+                                             if "Approve these 2 actions" in text_of(m.blocks)), None))
+    sandbox.interactions.click(message, "signoff_batch_approve_all", "U0BOB")
+    outcomes = [t.wait(timeout=20) for t in tickets]
+    assert [(o.status, o.decided_for) for o in outcomes] == [(Status.SUCCEEDED, "U0ALICE")] * 2
+
+
 def test_delegation_false_asks_the_rules_other_approvers_and_pings_nobody_away(
         rt, workers, slack_env, policy_file, sandbox, bot) -> None:
     workers.start(extra_env=slack_env, policy=policy_file(_policy(

@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.authz import MembershipCache, refusal, via
+from bot.authz import MembershipCache, refusal, stands_for, via
 from bot.listeners.common import record, tell
 from bot.views.batch import (
     APPROVE_ALL,
@@ -21,7 +21,7 @@ from bot.views.batch import (
     review_modal,
     reviewed,
 )
-from signoff import notify
+from signoff import away, notify
 from signoff.batches import Batches, decide_items, pending_items
 from signoff.runtime import Runtime
 
@@ -31,9 +31,11 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
 
     def decide(client: WebClient, user: str, channel: str | None, batch_id: str, approve: list[str],
                reject: list[str], note: str | None = None) -> None:
+        absences = away.absences(rt)  # one read for the whole batch: delegates decide for those away
         outcome = decide_items(rt, batch_id, by=f"slack:{user}", approve=approve, reject=reject, note=note,
-                               refusal=lambda action: refusal(action, user, members),
-                               via=lambda action: via(action, user, members))
+                               refusal=lambda action: refusal(action, user, members, absences=absences),
+                               via=lambda action: via(action, user, members),
+                               stands_for=lambda action: stands_for(action, user, absences))
         notify.batch_decided(rt, batch_id)
         if outcome.skipped:
             reasons = sorted(set(outcome.skipped.values()))
