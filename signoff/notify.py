@@ -143,6 +143,25 @@ def updated(rt: Runtime, action: Action) -> None:
     _about_message(rt, UPDATE_JOB, action)
 
 
+#: Waiting actions looked at when someone's absence changes, newest first (as the Home tab looks).
+ABSENCE_SCAN = 5000
+
+
+def absence_changed(rt: Runtime, *users: str | None) -> int:
+    """Someone set themselves away or came back: the waiting messages that name them say so now, and the
+    Home tabs of those concerned (them, their delegates) are refreshed. Returns how many messages."""
+    named = {u for u in users if u}
+    if not rt.slack_enabled or not named:
+        return 0
+    homes.refresh(rt, sorted(named))
+    updated = 0
+    for action in rt.store.newest(Status.PENDING_APPROVAL, limit=ABSENCE_SCAN):
+        if named & set((action.approvers or {}).get("users", [])) and action.slack.get("ts"):
+            _about_message(rt, UPDATE_JOB, action)
+            updated += 1
+    return updated
+
+
 def batch_ready(rt: Runtime, batch_id: str) -> None:
     _to_slack(rt, BATCH_POST_JOB, batch_id)
 

@@ -5,18 +5,22 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from signoff import away
+from signoff import away, notify
 from signoff.runtime import Runtime
 
 
 def cmd_set(rt: Runtime, args: argparse.Namespace, out: Any) -> int:
+    earlier = away.absences(rt).of(args.user)
     record = away.set_away(rt, args.user, away.parse_until(args.until), delegate=args.delegate, by=args.by)
+    notify.absence_changed(rt, record.user, record.delegate, earlier.delegate if earlier else None)
     out.emit(record.model_dump(mode="json", exclude={"signature"}), lambda: f"{record.user} {record.describe()}")
     return 0
 
 
 def cmd_back(rt: Runtime, args: argparse.Namespace, out: Any) -> int:
     ended = away.back(rt, args.user, by=args.by)
+    if ended is not None:
+        notify.absence_changed(rt, ended.user, ended.delegate)
     out.emit({"user": args.user, "was_away": ended is not None},
              lambda: f"{args.user} is back" if ended else f"{args.user} was not away")
     return 0

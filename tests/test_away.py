@@ -73,6 +73,20 @@ def test_an_away_reviewers_delegate_is_asked_and_decides_for_them(
     assert "Nothing waits for your decision" in _said(sandbox, "U0BOB", "pending")  # and he no longer decides
 
 
+def test_a_waiting_message_says_so_when_its_approver_goes_away_and_comes_back(
+        rt, workers, slack_env, policy_file, sandbox, bot) -> None:
+    workers.start(extra_env=slack_env, policy=policy_file(_policy("U0ALICE", "    channel: '#approvals'\n")))
+    ticket = _email(rt)
+    message = approval_message(sandbox, ticket.id)
+    assert "is away" not in text_of(message.blocks)
+    _said(sandbox, "U0ALICE", f"away until {BACK_ON} delegate @bob")
+    updated_with(sandbox, message, "<@U0BOB> decides for them")
+    cli = _cli("away", "back", "U0ALICE", env=slack_env)  # an operator ends it: the message follows too
+    assert cli.returncode == 0, cli.stderr
+    sandbox.wait_for(lambda: "is away" not in text_of(message.blocks))
+    assert rt.store.get(ticket.id).status == Status.PENDING_APPROVAL
+
+
 def test_a_delegate_has_the_checks_of_the_person_they_stand_in_for(
         rt, workers, slack_env, policy_file, sandbox, bot) -> None:
     # Quorum counts people, not roles: Carol, an approver and Alice's delegate, is one yes of the two needed.
@@ -206,9 +220,11 @@ def test_the_home_tab_sets_away_and_back_and_shows_whom_you_decide_for(
     assert away.absences(rt).of("U0ALICE") is None
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    import os
+
     return subprocess.run([sys.executable, "-m", "signoff_app.cli", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60)
+                          text=True, timeout=60, env={**os.environ, **(env or {})})
 
 
 def test_operators_set_list_and_end_an_absence_from_the_cli(rt) -> None:

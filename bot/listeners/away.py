@@ -12,7 +12,7 @@ from bot import home
 from bot.authz import MembershipCache
 from bot.views.away import AWAY_CALLBACK, BACK, DELEGATE_BLOCK, SET_AWAY, UNTIL_BLOCK, away_modal, entered
 from bot.views.text import when
-from signoff import away, homes
+from signoff import away, notify
 from signoff.models import utcnow
 from signoff.runtime import Runtime
 
@@ -32,7 +32,7 @@ def _person(word: str) -> str:
 
 
 def _refresh(rt: Runtime, *users: str | None) -> None:
-    homes.refresh(rt, sorted({u for u in users if u}))  # their tabs show who is away and whom they stand in for
+    notify.absence_changed(rt, *users)  # their tabs, and the waiting messages that name them
 
 
 def set_for(rt: Runtime, user: str, until_text: str, delegate: str | None) -> away.Away:
@@ -95,5 +95,6 @@ def register(app: App, rt: Runtime, members: MembershipCache) -> None:
         ack()
         user = body["user"]["id"]
         ended = away.back(rt, user, by=f"slack:{user}")
-        _refresh(rt, ended.delegate if ended else None)
+        if ended is not None:
+            _refresh(rt, user, ended.delegate)
         home.publish(rt, client, members, user)
