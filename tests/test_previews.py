@@ -78,6 +78,18 @@ def test_a_record_that_changed_after_the_yes_sends_it_back_with_the_new_preview(
     assert rt.connection.get("test:balance:acc_1") == b"500"  # nothing ran
 
 
+def test_an_edited_action_shows_its_edited_effect_before_it_runs(rt, workers, policy_file) -> None:
+    workers.start(policy=policy_file(POLICY))
+    action = _held(rt)
+    lifecycle.decide(rt, action.id, "approve", by="slack:U0ALICE", params={"amount": 50})
+    held = when_key_changes(rt, action_key(action.id), lambda: (a := rt.store.get(action.id)).status
+                            == Status.PENDING_APPROVAL and a.version > 2 and a, "held again with the edited effect")
+    assert "it was edited, and this is what the edited action would change" in held.risk[-1]
+    assert held.preview["text"] == "acc_1: balance 100 to 150" and held.params["amount"] == 50
+    lifecycle.decide(rt, action.id, "approve", by="slack:U0ALICE")
+    assert wait_status(rt, action.id, Status.SUCCEEDED).result == {"balance": 150}
+
+
 def test_a_preview_rewritten_in_redis_breaks_the_approval(rt, workers, policy_file) -> None:
     workers.start(policy=policy_file(POLICY))
     action = _held(rt)

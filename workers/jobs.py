@@ -129,6 +129,7 @@ def _with_preview(rt: Runtime, action: Action) -> Action:
         return action
     preview = local.preview
     shown = previews.run(lambda: preview(**_kwargs(local, action.params)), {})  # bad params: shown, not raised
+    shown["of"] = action.params_hash  # the parameters it shows the effect of (an edit changes them)
     rt.store.annotate(action.id, preview=shown)
     return action.model_copy(update={"preview": shown})
 
@@ -140,11 +141,15 @@ def _effect_changed(rt: Runtime, action: Action) -> Action | None:
     if local is None or local.preview is None:
         return None
     preview = local.preview
-    now = previews.run(lambda: preview(**_kwargs(local, action.params)), {})
-    if now["digest"] == (action.preview or {}).get("digest"):
+    now = {**previews.run(lambda: preview(**_kwargs(local, action.params)), {}), "of": action.params_hash}
+    shown = action.preview or {}
+    if now["digest"] == shown.get("digest"):
         return None
     rt.store.annotate(action.id, preview=now)
-    return door.hold(rt, action.model_copy(update={"preview": now}), "the effect changed since you approved it")
+    # After an edit the reviewer has not seen the edited effect yet: this is the first look, not a change.
+    why = ("it was edited, and this is what the edited action would change: approve it again to run it"
+           if shown.get("of") not in (None, action.params_hash) else "the effect changed since you approved it")
+    return door.hold(rt, action.model_copy(update={"preview": now}), why)
 
 
 def _execute(rt: Runtime, action_id: str, current: Action | None = None) -> str:
