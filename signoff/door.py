@@ -9,7 +9,8 @@ Before anything runs, the door
 2. re-derives who had to say yes from this process's own policy and registry, never from stored
    fields: the rule, its quorum, its approvers, whether it lets an action run unasked, on a deadline
    (`on_expiry: run`) or under a reviewer's allowance; and counts the signed votes of distinct people
-   the rule allows, none of them the agent's owner or the submitter;
+   the rule allows (a delegate's vote for an away approver only where the rule allows delegation),
+   none of them the agent's owner or the submitter, nor cast for either;
 3. consumes the approval once: the start of the run and the nonce's mark are one atomic step, so a
    re-queued job, a double click, or an action set back to `approved` never runs it again;
 4. records the outcome: `leave` moves every run, wherever it ran, to succeeded or failed.
