@@ -608,6 +608,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     long_running = args.command in ("worker", "up", "scheduler", "bot", "sandbox")
     configure_logging(settings.log_format, settings.log_level if long_running else "warning",
                       settings.library_log_level if long_running else None)
+    if long_running:
+        from signoff_app.supervisor import follow_supervisor
+
+        follow_supervisor()  # a child of `signoff up` or `sandbox` ends with it, however it ends
     out = Output(args.json)
     needs = getattr(args, "needs_runtime", True)
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
@@ -33,7 +34,8 @@ class Stack:
         # while a child is being started waits until it is recorded: `stop()` must know every child.
         with _uninterrupted():
             self.processes[name] = subprocess.Popen([sys.executable, "-m", "signoff_app.cli", *args],
-                                                    env=self.env, start_new_session=True)
+                                                    env={**self.env, PARENT_ENV: str(os.getpid())},
+                                                    start_new_session=True)
         log.info("started", process=name, pid=self.processes[name].pid)
 
     def wait_any(self) -> int:
@@ -56,6 +58,25 @@ class Stack:
                     process.wait()
             _end_stragglers(process.pid)
             log.info("stopped", process=name)
+
+
+PARENT_ENV = "SIGNOFF_SUPERVISOR_PID"  # set for a child of `signoff up` or `signoff sandbox`
+_PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+def follow_supervisor() -> None:
+    """A child of `signoff up` or `signoff sandbox` ends with it, even when it is killed outright (a
+    SIGKILL, the OOM killer) and cannot stop its children: Linux sends the child SIGTERM, which stops it
+    as a stop from the supervisor does. Elsewhere, or when not supervised, nothing changes."""
+    parent = os.environ.pop(PARENT_ENV, None)  # not handed on to what this process starts
+    if not parent or not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        log.warning("parent_death_signal_unavailable", errno=ctypes.get_errno())
+        return
+    if os.getppid() != int(parent):  # it was gone before the signal was asked for
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _end_stragglers(group: int, grace: float = 5.0) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -10,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import uuid
 from pathlib import Path
 
@@ -144,16 +146,20 @@ def test_socket_mode_needs_no_signing_secret_and_says_in_one_line_when_slack_is_
     assert errors == [errors[0]] and "cannot reach Slack at http://127.0.0.1:9/api/" in errors[0]
 
 
-def _processes_of(run: str) -> list[str]:
-    """The command lines of live processes started with SIGNOFF_TEST_RUN=run in their environment."""
-    found = []
+def _live_of(run: str) -> dict[int, str]:
+    """Live processes started with SIGNOFF_TEST_RUN=run in their environment: pid -> command line."""
+    found = {}
     for proc in Path("/proc").iterdir():
         try:
             if f"SIGNOFF_TEST_RUN={run}".encode() in (proc / "environ").read_bytes().split(b"\0"):
-                found.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+                found[int(proc.name)] = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
         except (OSError, ValueError):
             continue  # not a process, gone meanwhile, or not ours to read
     return found
+
+
+def _processes_of(run: str) -> list[str]:
+    return list(_live_of(run).values())
 
 
 def test_signoff_up_without_slack_says_that_approvals_would_wait_unseen() -> None:
@@ -173,6 +179,34 @@ def test_signoff_up_without_slack_says_that_approvals_would_wait_unseen() -> Non
         assert said[0].startswith("Signoff is up.")
         assert "SLACK_BOT_TOKEN is unset" in said[1] and "wait unseen" in said[1] and "make run" in said[2]
         assert _processes_of(run) == []
+
+
+def test_a_stack_killed_outright_takes_its_processes_with_it() -> None:
+    # A supervisor killed with SIGKILL (the OOM killer, `kill -9`) cannot stop its children: each ends by
+    # itself then, rather than a worker from an old deploy going on taking jobs.
+    run = uuid.uuid4().hex
+    env = {**{k: v for k, v in os.environ.items() if k != "SLACK_BOT_TOKEN"}, "SIGNOFF_TEST_RUN": run,
+           "SIGNOFF_LOG_LEVEL": "info"}
+    up = subprocess.Popen([sys.executable, "-m", "signoff_app.cli", "up"], cwd=ROOT, env=env, text=True,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        assert up.stderr is not None
+        for line in up.stderr:  # blocks on the stack's own log until its worker listens
+            if "*** Listening on" in line:
+                break
+        assert len(_processes_of(run)) >= 3  # the supervisor, its worker and its scheduler
+        os.kill(up.pid, signal.SIGKILL)
+        up.wait(timeout=10)
+        # The log pipe ends once every process holding it has exited: the children too.
+        rest = threading.Thread(target=up.stderr.read, daemon=True)
+        rest.start()
+        rest.join(timeout=60)
+        assert not rest.is_alive(), f"still running: {_processes_of(run)}"
+        assert _processes_of(run) == []
+    finally:
+        for pid in _live_of(run):  # whatever the test found left behind goes now, not with the next test
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def test_show_tells_the_deadline_the_escalation_level_and_the_votes(rt, workers, policy_file) -> None:
