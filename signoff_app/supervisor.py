@@ -56,7 +56,7 @@ class Stack:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
-            _end_stragglers(process.pid)
+            end_stragglers(process.pid)
             log.info("stopped", process=name)
 
 
@@ -79,7 +79,7 @@ def follow_supervisor() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
-def _end_stragglers(group: int, grace: float = 5.0) -> None:
+def end_stragglers(group: int, grace: float = 5.0) -> None:
     """What a child left behind in its session once it exited (RQ's scheduler process, forked just as
     the stop came): asked to stop, then killed after `grace`. Not its children while it ran: a worker
     lets its running action finish before it exits."""

@@ -20,6 +20,7 @@ import pytest
 import redis
 
 from signoff.embedded_redis import EmbeddedRedis
+from signoff_app.supervisor import end_stragglers
 
 ROOT = Path(__file__).resolve().parent.parent
 _server: EmbeddedRedis | None = None
@@ -105,6 +106,9 @@ class Workers:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+            # What it left in its session (RQ's scheduler process, forked as the stop came) ends too: a
+            # process left over would take the next test's jobs.
+            end_stragglers(process.pid)
         for log in self.logs:
             log.close()
 
