@@ -20,7 +20,7 @@ from bot.jobs.digests import send_digest, send_due_digests
 from bot.views.digest import digest_text
 from policies import PolicyError, Subject, explain, load_policy
 from policies.teams import load_teams
-from signoff import __version__, lifecycle, retention, tokens
+from signoff import __version__, lifecycle, retention
 from signoff.audit import read_events, write_export
 from signoff.config import Settings, get_settings
 from signoff.digests import build
@@ -31,7 +31,7 @@ from signoff.models import Outcome, Status
 from signoff.runtime import SLACK_QUEUE, Runtime
 from signoff.sdk import Signoff
 from signoff.signing import MissingDecisionKey, decision_key, public_key_text
-from signoff_app import cli_acl, cli_away, cli_format, cli_health, health_check, hook, hook_install
+from signoff_app import cli_acl, cli_away, cli_format, cli_health, cli_tokens, health_check, hook, hook_install
 from workers.job_class import JOB_MODULES
 from workers.scheduler import run_scheduler
 from workers.worker import recover_abandoned, run_worker
@@ -260,34 +260,6 @@ def _duration(text: str) -> float:
     if not relative:
         raise argparse.ArgumentTypeError(f"{text!r}: give an age like 12h, 90d")
     return int(relative.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[relative.group(2)]
-
-
-def cmd_token_create(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
-    types = [t.strip() for t in args.types.split(",") if t.strip()] if args.types else None
-    token, record = tokens.create(rt.connection, args.name, types=types, expires_in=args.expires,
-                                  can_declare=args.declare)
-    # The token alone on stdout, so `export SIGNOFF_AGENT_TOKEN=$(signoff agents token create NAME)` works.
-    if not out.as_json:
-        print(f"(shown once; Signoff keeps only its hash. id {record.id}, agent {record.agent})", file=sys.stderr)
-    out.emit({"token": token, **record.model_dump()}, lambda: token)
-    return 0
-
-
-def cmd_token_list(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
-    found = tokens.all_tokens(rt.connection)
-    out.emit([t.model_dump() for t in found], lambda: "\n".join(
-        f"{t.id}  {t.agent:<20} types: {','.join(t.types) if t.types else 'any'}"
-        f"{'  may declare' if t.can_declare else ''}  "
-        + (f"expires {datetime.fromtimestamp(t.expires_at, UTC):%Y-%m-%d %H:%M} UTC" if t.expires_at else
-           "never expires") + ("  EXPIRED" if t.expired() else "") for t in found) or "no agent tokens")
-    return 0
-
-
-def cmd_token_revoke(rt: Runtime, args: argparse.Namespace, out: Output) -> int:
-    if not tokens.revoke(rt.connection, args.id):
-        raise SignoffError(f"no agent token with id {args.id!r} (see `signoff agents token list`)")
-    out.emit({"revoked": args.id}, lambda: f"{args.id} revoked")
-    return 0
 
 
 def cmd_hook(_rt: Runtime | None, args: argparse.Namespace, out: Output) -> int:
@@ -534,20 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="AGENT", help="lift the burst pause on AGENT")
     p.set_defaults(func=cmd_agents)
     asub = p.add_subparsers(dest="agents_command", metavar="token")
-    token = asub.add_parser("token", help="agent tokens for the HTTP API: create, list, revoke")
-    tsub = token.add_subparsers(dest="token_command", required=True, metavar="SUBCOMMAND")
-    t = tsub.add_parser("create", help="a token for agent NAME, printed once")
-    t.add_argument("name", metavar="NAME")
-    t.add_argument("--types", metavar="T1,T2", help="the action types it may submit (default: any)")
-    t.add_argument("--expires", type=_duration, metavar="AGE", help="e.g. 90d (default: never)")
-    t.add_argument("--declare", action="store_true", help="it may declare types it performs itself")
-    t.set_defaults(func=cmd_token_create)
-    t = tsub.add_parser("list", help="the tokens, without the tokens themselves")
-    t.set_defaults(func=cmd_token_list)
-    t = tsub.add_parser("revoke", help="revoke a token by its id")
-    t.add_argument("id", help="the token's id (`signoff agents token list`)")
-    t.set_defaults(func=cmd_token_revoke)
-    extra_json = [token, *tsub.choices.values(), *cli_health.add_commands(sub, psub, _since),
+    extra_json = [*cli_tokens.add_command(asub, _duration), *cli_health.add_commands(sub, psub, _since),
                   *cli_away.add_command(sub)]
 
     p = sub.add_parser("hook", help="a coding agent's pre-tool hook, answered by policy and people")
