@@ -95,6 +95,7 @@ def test_a_delegate_has_the_checks_of_the_person_they_stand_in_for(
     _said(sandbox, "U0ALICE", f"away until {BACK_ON} delegate @carol")
     ticket = _email(rt)
     message = approval_message(sandbox, ticket.id)
+    assert "their yes counts once toward the 2 needed" in text_of(message.blocks)  # said before anyone clicks
     sandbox.interactions.click(message, "signoff_approve", "U0CAROL")
     updated_with(sandbox, message, "1 of 2 needed")
     sandbox.interactions.click(message, "signoff_approve", "U0CAROL")

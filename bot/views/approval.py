@@ -135,6 +135,9 @@ def _away_lines(action: Action, absences: Absences | None) -> list[str]:
         then = (f"<@{stand_in}> decides for them" if stand_in
                 else "rule's own approvers only: no delegate decides" if record.delegate and not allowed
                 else "nobody decides for them")
+        quorum = action.waiting.quorum if action.waiting else 1
+        if stand_in in users and quorum > 1:  # people, not roles: one person's yes counts once
+            then += f", though as an approver already their yes counts once toward the {quorum} needed"
         lines.append(f":palm_tree: <@{record.user}> is away until {when(record.until)}; {then}")
     if not absences.asked(users, allowed) and not approvers.get("groups"):
         lines.append(":no_entry: *Nobody who may decide is available*: everyone this rule names is away. "
