@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from slack_sdk import WebClient
 
+from signoff import away
 from signoff.away import Absences
 from signoff.models import Action, person
 
@@ -67,7 +68,8 @@ def refusal(action: Action, user_id: str, members: MembershipCache, clicked_in: 
             return None
         if stands_for(action, user_id, absences):
             return None
-        if absences is not None and (absent := absences.stands_in_for(user_id, users)) and not _delegation(action):
+        absent = absences.stands_in_for(user_id, users) if absences is not None else []
+        if absent and not away.delegation_allowed(action):
             return (f"You can't decide this action for <@{absent[0]}>: rule *{action.rule}* lets only its own "
                     "approvers decide, not their delegates.")
         named = [f"<@{u}>" for u in users] + [f"<!subteam^{g}>" for g in groups]
@@ -87,16 +89,11 @@ def via(action: Action, user_id: str, members: MembershipCache) -> str | None:
     return next((f"group:{g}" for g in approvers.get("groups", []) if user_id in members.group(g)), None)
 
 
-def _delegation(action: Action) -> bool:
-    # The rule as the worker recorded it, for the reviewer's sake; the door checks its own policy's rule.
-    return action.waiting is None or action.waiting.delegation
-
-
 def stands_for(action: Action, user_id: str, absences: Absences | None) -> str | None:
     """The away approver this user decides for as their delegate, where the rule names them and allows
     delegation; None where the user is an approver themselves (they decide as themselves)."""
-    users = (action.approvers or {}).get("users", [])
-    if absences is None or user_id in users or not _delegation(action):
+    users = away.named_approvers(action)
+    if absences is None or user_id in users or not away.delegation_allowed(action):
         return None
     own = {person(action.owner), person(action.submitted_by)}
     return next((u for u in absences.stands_in_for(user_id, users) if u not in own), None)

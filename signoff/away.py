@@ -28,7 +28,7 @@ from signoff.audit import encode_event
 from signoff.errors import SignoffError
 from signoff.keys import AUDIT_STREAM, PREFIX
 from signoff.logging import log
-from signoff.models import AuditEvent, person, utcnow
+from signoff.models import Action, AuditEvent, person, utcnow
 from signoff.runtime import Runtime
 
 AWAY = f"{PREFIX}:away"  # Slack user ID -> their signed away record (JSON)
@@ -161,10 +161,6 @@ class Absences:
                 asked.append(stand_in)
         return asked
 
-    def unavailable(self, users: Iterable[str], delegation: bool = True) -> list[Away]:
-        """The records of those among `users` who are away with nobody deciding for them."""
-        return [r for u in users if (r := self.of(u)) is not None and not (delegation and self.delegate_of(u))]
-
 
 def absences(rt: Runtime, now: datetime | None = None) -> Absences:
     """Everyone away at `now` (one command), as a process with the key can verify. A record altered in
@@ -186,11 +182,21 @@ def absences(rt: Runtime, now: datetime | None = None) -> Absences:
     return Absences(found)
 
 
-def of_approvers(rt: Runtime, users: Iterable[str], *, besides: str | None = None) -> Absences:
-    """The absences that matter to these named approvers: none to read when the rule names nobody (its
-    channel's members decide), or when `besides` (the person clicking) is one of them and decides as
-    themselves. Saves the read on most clicks and posts."""
-    named = list(users)
+def named_approvers(action: Action) -> list[str]:
+    """The people the action's rule names (by user ID, on-call included): the only ones delegation covers."""
+    return (action.approvers or {}).get("users", [])
+
+
+def delegation_allowed(action: Action) -> bool:
+    """The rule as the worker recorded it, for the reviewer's sake: the door checks its own policy's rule."""
+    return action.waiting is None or action.waiting.delegation
+
+
+def of_approvers(rt: Runtime, action: Action, *, besides: str | None = None) -> Absences:
+    """The absences that matter to the approvers `action` names: none to read when its rule names nobody
+    (its channel's members decide), or when `besides` (the person clicking) is one of them and decides
+    as themselves. Saves the read on most clicks and posts."""
+    named = named_approvers(action)
     if not named or (besides is not None and besides in named):
         return Absences()
     return absences(rt)

@@ -35,7 +35,7 @@ def concerned(rt: Runtime, action: Action) -> list[str]:
     seen = viewers(rt)
     approvers = action.approvers or {}
     if approvers.get("users") and not approvers.get("groups"):
-        absences = away.of_approvers(rt, approvers["users"])
+        absences = away.of_approvers(rt, action)
         users = {*approvers["users"], *(d for u in approvers["users"] if (d := absences.delegate_of(u)))}
         return sorted(u for u in users if u in seen)
     return sorted(seen)

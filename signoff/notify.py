@@ -14,7 +14,7 @@ from datetime import timedelta
 from redis.client import Pipeline
 from rq import Retry
 
-from signoff import homes, jobs
+from signoff import away, homes, jobs
 from signoff.logging import log
 from signoff.models import Action, Status
 from signoff.runtime import Runtime
@@ -156,7 +156,7 @@ def absence_changed(rt: Runtime, *users: str | None) -> int:
     homes.refresh(rt, sorted(named))
     updated = 0
     for action in rt.store.newest(Status.PENDING_APPROVAL, limit=ABSENCE_SCAN):
-        if named & set((action.approvers or {}).get("users", [])) and action.slack.get("ts"):
+        if named & set(away.named_approvers(action)) and action.slack.get("ts"):
             _about_message(rt, UPDATE_JOB, action)
             updated += 1
     return updated

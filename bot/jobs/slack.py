@@ -20,7 +20,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.client import web_client
-from bot.views.approval import approval_blocks, delegation, fallback_text, mentions, run_outcome_text
+from bot.views.approval import approval_blocks, fallback_text, mentions, run_outcome_text
 from bot.views.batch import batch_blocks
 from bot.views.batch import fallback as batch_fallback
 from bot.views.text import when
@@ -69,16 +69,11 @@ def _destination(action: Action, client: WebClient, default_channel: str, absenc
     if action.channel:
         return action.channel
     # Nobody away is in the conversation: their delegates are. With everyone away, the channel says so.
-    users = absences.asked((action.approvers or {}).get("users", []), delegation(action))
+    users = absences.asked(away.named_approvers(action), away.delegation_allowed(action))
     escalates = bool(action.waiting and action.waiting.chain)  # later levels must see the same message
     if users and not escalates:  # a rule that names people and no channel asks them in a direct message
         return str(client.conversations_open(users=",".join(users))["channel"]["id"])
     return default_channel
-
-
-def _absences(rt: Runtime, action: Action) -> away.Absences:
-    """Who of the approvers the action names is away (nothing is read for a rule that names nobody)."""
-    return away.of_approvers(rt, (action.approvers or {}).get("users", []))
 
 
 def _slack_call(action_id: str, what: str, call: Callable[[], T]) -> T:
@@ -139,7 +134,7 @@ def post_approval_request(action_id: str, current: Action | None = None) -> str 
     if action.status != Status.PENDING_APPROVAL or action.slack.get("ts"):
         return None  # decided before it reached Slack, or already posted
     client = _client()
-    absences = _absences(rt, action)
+    absences = away.of_approvers(rt, action)
     channel = _slack_call(action_id, "conversations.open",
                           lambda: _destination(action, client, rt.settings.approval_channel, absences))
     attempts = int(action.slack.get("attempts", "0")) + 1
@@ -173,7 +168,7 @@ def update_approval_message(action_id: str) -> None:
 def _show(action: Action) -> None:
     client = _client()
     pending = action.status == Status.PENDING_APPROVAL
-    absences = _absences(job_runtime(), action) if pending else None
+    absences = away.of_approvers(job_runtime(), action) if pending else None
     _slack_call(action.id, "chat.update", lambda: client.chat_update(
         channel=action.slack["channel"], ts=action.slack["ts"], text=fallback_text(action),
         blocks=approval_blocks(action, absences)))
@@ -201,7 +196,7 @@ def post_batch(batch_id: str) -> str | None:
     client = _client()
     channel = _slack_call(batch_id, "conversations.open",
                           lambda: _destination(actions[0], client, rt.settings.approval_channel,
-                                               _absences(rt, actions[0])))
+                                               away.of_approvers(rt, actions[0])))
     posted = _slack_call(batch_id, "chat.postMessage", lambda: client.chat_postMessage(
         channel=channel, text=batch_fallback(batch, actions), blocks=batch_blocks(batch, actions)))
     batches.set_slack(batch_id, posted["channel"], posted["ts"])
@@ -240,7 +235,7 @@ def post_escalation(action_id: str) -> None:
     waiting = action.waiting
     assert waiting is not None
     level = waiting.chain[waiting.level]
-    asked = mentions({"users": level.users, "groups": level.groups}, away.of_approvers(rt, level.users),
+    asked = mentions({"users": level.users, "groups": level.groups}, away.of_approvers(rt, action),
                      waiting.delegation)
     because = waiting.escalated_because or f"Level {waiting.level} did not answer in time"
     _thread_reply(action, f":arrow_up: {because}: now asking {asked or 'nobody available (everyone is away)'}.")
@@ -253,7 +248,7 @@ def post_expiry_warning(action_id: str) -> None:
     waiting = action.waiting
     if waiting is None or action.status != Status.PENDING_APPROVAL:
         return
-    asked = mentions(action.approvers, _absences(rt, action), waiting.delegation) or "Reviewers"
+    asked = mentions(action.approvers, away.of_approvers(rt, action), waiting.delegation) or "Reviewers"
     left = waiting.max_extensions - waiting.extensions if waiting.extend_by and not waiting.chain else 0
     extend = f" *Extend* gives it {(waiting.extend_by or 0) / 3600:g}h more ({left} left)." if left > 0 else ""
     _thread_reply(action, f":hourglass_flowing_sand: {asked}: this expires {when(waiting.deadline_at)} unless someone "
@@ -266,6 +261,6 @@ def post_reminder(action_id: str) -> None:
     action = rt.store.get(action_id)
     if action.waiting is None:
         return
-    asked = mentions(action.approvers, _absences(rt, action), action.waiting.delegation) or "Reviewers"
+    asked = mentions(action.approvers, away.of_approvers(rt, action), action.waiting.delegation) or "Reviewers"
     _thread_reply(action, f":bell: Reminder: {asked}, this still waits for a decision. "
                           f"It expires {when(action.waiting.deadline_at)}.")

@@ -55,8 +55,7 @@ def decidable(rt: Runtime, members: MembershipCache, client: WebClient, body: di
     if action.status != Status.PENDING_APPROVAL:
         tell(client, channel, user, already_decided(action))
         return None
-    named = (action.approvers or {}).get("users", [])
-    why_not = refusal(action, user, members, clicked_in, away.of_approvers(rt, named, besides=user))
+    why_not = refusal(action, user, members, clicked_in, away.of_approvers(rt, action, besides=user))
     if why_not:
         log.warning("decision_refused", action_id=action.id, slack_user=user, reason=why_not)
         tell(client, channel, user, why_not)
@@ -72,7 +71,7 @@ class Standing(TypedDict):
 def standing(rt: Runtime, members: MembershipCache, action: Action, user: str) -> Standing:
     """How an allowed user decides, for `lifecycle.decide`: as a member of one of the rule's groups
     (`via`), or as the delegate of an away approver (`stands_for`); both go into their signed vote."""
-    absences = away.of_approvers(rt, (action.approvers or {}).get("users", []), besides=user)
+    absences = away.of_approvers(rt, action, besides=user)
     return Standing(via=via(action, user, members), stands_for=stands_for(action, user, absences))
 
 

@@ -22,7 +22,7 @@ from bot.views.text import (
     when,
 )
 from policies.vocabulary import RUNS_NOW
-from signoff.away import Absences
+from signoff.away import Absences, delegation_allowed
 from signoff.models import Action, Status
 from signoff.models import person as identity
 
@@ -117,25 +117,21 @@ def mentions(approvers: dict[str, list[str]] | None, absences: Absences | None =
     return ", ".join([f"<@{u}>" for u in users] + [f"<!subteam^{g}>" for g in approvers.get("groups", [])])
 
 
-def delegation(action: Action) -> bool:
-    return action.waiting is None or action.waiting.delegation
-
-
 def _away_lines(action: Action, absences: Absences | None) -> list[str]:
     """Who of the named approvers is away, who decides for them, and whether anyone may decide at all."""
     approvers = action.approvers or {}
     users = approvers.get("users", [])
-    away = [r for u in users if (r := absences.of(u)) is not None] if absences is not None else []
-    if absences is None or not away:
+    gone = [r for u in users if (r := absences.of(u)) is not None] if absences is not None else []
+    if absences is None or not gone:
         return []
-    allowed = delegation(action)
+    allowed = delegation_allowed(action)
+    quorum = action.waiting.quorum if action.waiting else 1
     lines = []
-    for record in away:
+    for record in gone:
         stand_in = absences.delegate_of(record.user) if allowed else None
         then = (f"<@{stand_in}> decides for them" if stand_in
                 else "rule's own approvers only: no delegate decides" if record.delegate and not allowed
                 else "nobody decides for them")
-        quorum = action.waiting.quorum if action.waiting else 1
         if stand_in in users and quorum > 1:  # people, not roles: one person's yes counts once
             then += f", though as an approver already their yes counts once toward the {quorum} needed"
         lines.append(f":palm_tree: <@{record.user}> is away until {when(record.until)}; {then}")
